@@ -1,0 +1,54 @@
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses
+# to run there unless told it is safe (the live_server thread has its own connection).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def password():
+    return "correct horse battery staple"
+
+
+@pytest.fixture
+def owner(django_user_model, password):
+    return django_user_model.objects.create_user("owner", "owner@example.com", password)
+
+
+@pytest.fixture
+def member(django_user_model, password):
+    return django_user_model.objects.create_user("member", "member@example.com", password)
+
+
+@pytest.fixture
+def outsider(django_user_model, password):
+    return django_user_model.objects.create_user("outsider", "outsider@example.com", password)
+
+
+@pytest.fixture
+def rivya_base(live_server, settings):
+    """Point the app's Rivya client at the sandbox served by ``live_server``."""
+    settings.RIVYA_API_BASE = f"{live_server.url}/sandbox/api/v1"
+    return settings.RIVYA_API_BASE
