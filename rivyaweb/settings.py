@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "storages",
     "generations",
     "sandbox",
+    "rivyaweb",  # for its management commands (serve, rivya_poller)
 ]
 
 MIDDLEWARE = [

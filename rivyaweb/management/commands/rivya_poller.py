@@ -1,0 +1,95 @@
+"""Run the Rivya poll loop until SIGTERM or SIGINT.
+
+Each round calls ``generations.poller.poll_due()``; a round that handled a full batch
+starts the next one at once, otherwise the loop sleeps ``--interval`` seconds. A signal
+lets the current round finish and then stops the loop, so no claimed row is abandoned
+half-way (its lease would expire anyway, but a clean stop does not wait for it).
+"""
+
+import logging
+import signal
+import threading
+from argparse import ArgumentParser, ArgumentTypeError
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from generations import poller
+
+logger = logging.getLogger("rivyaweb.poller")
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0 or number == float("inf"):
+        raise ArgumentTypeError("must be a positive number of seconds")
+    return number
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise ArgumentTypeError("must be at least 1")
+    return number
+
+
+class Command(BaseCommand):
+    help = "Poll Rivya for the status of generations that are due, until stopped."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=positive_float,
+            default=1.0,
+            help="Seconds to wait after a round that found less than a full batch (default: 1).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=positive_int,
+            default=50,
+            help="Most generations handled in one round (default: 50).",
+        )
+        parser.add_argument("--once", action="store_true", help="Run one round, then exit.")
+
+    def handle(
+        self, *args: Any, interval: float, batch_size: int, once: bool, **options: Any
+    ) -> None:
+        if once:
+            # No error handling here: a failed single round exits non-zero.
+            handled = poller.poll_due(limit=batch_size)
+            self.stdout.write(f"Handled {handled} generation(s).")
+            return
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            logger.info("Received %s, stopping after this round.", signal.strsignal(signum))
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        logger.info("Rivya poller started (interval %.1fs, batch %d).", interval, batch_size)
+        while not stopping.is_set():
+            if self.run_round(batch_size) < batch_size:
+                stopping.wait(interval)
+        logger.info("Rivya poller stopped.")
+
+    def run_round(self, batch_size: int) -> int:
+        """One call of ``poll_due``; an error is logged and the loop carries on."""
+        close_old_connections()
+        try:
+            return poller.poll_due(limit=batch_size)
+        except Exception:
+            # A database restart or a bug in one round must not end the process:
+            # the rows stay due and the next round tries again.
+            logger.exception("Rivya poll round failed.")
+            return 0
+        finally:
+            close_old_connections()
