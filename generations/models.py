@@ -304,3 +304,26 @@ class CreditEntry(models.Model):
                     "note": note,
                 },
             )
+
+
+class CatalogEntry(models.Model):
+    """One model of Rivya's public catalog, as last fetched by the ``refresh_catalog`` task.
+
+    Web requests read prices from here and never call Rivya themselves.
+    """
+
+    model_id = models.CharField(_("model"), max_length=64, unique=True)
+    display_name = models.CharField(_("name"), max_length=120, blank=True)
+    api_status = models.CharField(max_length=32, blank=True)
+    base_credits = models.PositiveIntegerField(_("base credits"), null=True, blank=True)
+    billing_type = models.CharField(max_length=32, blank=True)
+    max_prompt_length = models.PositiveIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(_("fetched"))
+
+    class Meta:
+        verbose_name = _("catalog entry")
+        verbose_name_plural = _("model catalog")
+        ordering = ["model_id"]
+
+    def __str__(self) -> str:
+        return self.model_id
