@@ -1,2 +1,72 @@
+from django.urls import path, re_path
 
-urlpatterns: list[object] = []
+from sandbox import control, views
+from sandbox.api import Method, route
+
+app_name = "sandbox"
+
+WEBHOOKS = "webhooks:manage"
+
+urlpatterns = [
+    path("api/v1/", views.unknown_route, name="api-root"),
+    path("api/v1/models", route(GET=Method(views.list_models, None)), name="models"),
+    path("api/v1/openapi.json", route(GET=Method(views.openapi_document, None)), name="openapi"),
+    path("api/v1/credits", route(GET=Method(views.get_credits, "credits:read")), name="credits"),
+    path(
+        "api/v1/generations",
+        route(POST=Method(views.create_generation, "generations:create", "generations")),
+        name="generations",
+    ),
+    path(
+        "api/v1/generations/<str:task_id>",
+        route(GET=Method(views.get_generation, "generations:read")),
+        name="generation",
+    ),
+    path(
+        "api/v1/files",
+        route(POST=Method(views.upload_file, "files:create", "files")),
+        name="files",
+    ),
+    path(
+        "api/v1/files/<str:file_id>", route(GET=Method(views.get_file, "files:read")), name="file"
+    ),
+    path(
+        "api/v1/webhooks",
+        route(
+            GET=Method(views.list_webhooks, WEBHOOKS), POST=Method(views.create_webhook, WEBHOOKS)
+        ),
+        name="webhooks",
+    ),
+    path(
+        "api/v1/webhooks/<str:endpoint_id>",
+        route(
+            GET=Method(views.get_webhook, WEBHOOKS),
+            PATCH=Method(views.update_webhook, WEBHOOKS),
+            DELETE=Method(views.delete_webhook, WEBHOOKS),
+        ),
+        name="webhook",
+    ),
+    path(
+        "api/v1/webhooks/<str:endpoint_id>/rotate-secret",
+        route(POST=Method(views.rotate_webhook_secret, WEBHOOKS)),
+        name="webhook-rotate",
+    ),
+    path(
+        "api/v1/webhooks/<str:endpoint_id>/deliveries",
+        route(GET=Method(views.list_webhook_deliveries, WEBHOOKS)),
+        name="webhook-deliveries",
+    ),
+    path(
+        "api/v1/webhooks/<str:endpoint_id>/test",
+        route(POST=Method(views.test_webhook, WEBHOOKS)),
+        name="webhook-test",
+    ),
+    path(
+        "api/v1/webhook-events",
+        route(GET=Method(views.list_webhook_events, WEBHOOKS)),
+        name="webhook-events",
+    ),
+    re_path(r"^api/(?P<rest>.*)$", views.unknown_route),
+    path("media/<path:name>", views.media, name="media"),
+    path("control/", control.control, name="control"),
+]
