@@ -7,5 +7,12 @@ class GenerationsConfig(AppConfig):
     verbose_name = _("Generations")
 
     def ready(self) -> None:
+        from django.core import checks as django_checks
+
+        from generations import checks
+
+        django_checks.register(checks.check_rivya_settings)
+        django_checks.register(checks.check_storage_settings)
+        django_checks.register(checks.check_debug_settings)
         # Connects the signal receivers (a personal team on first login).
         from generations import accounts  # noqa: F401
