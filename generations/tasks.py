@@ -32,6 +32,7 @@ from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+import generations.mirror as mirroring
 from generations import rivya
 from generations.models import CreditEntry, Generation, Status
 
@@ -262,8 +263,6 @@ def mirror(generation_id: str) -> None:
     :func:`generations.mirror.mirror_result`, and settles the credits. A re-run after
     ``ready`` does nothing; a re-run after partial writes overwrites the same keys.
     """
-    from generations import mirror as mirroring
-
     generation = claim(generation_id, [Status.SAVING], MIRROR_LEASE)
     if generation is None:
         return
