@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.s3"]
+
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses
 # to run there unless told it is safe (the live_server thread has its own connection).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
