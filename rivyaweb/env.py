@@ -1,7 +1,8 @@
 """Tiny typed readers for settings that come from the environment.
 
 Each raises ``ImproperlyConfigured`` on a value it cannot read, so a typo in a
-deployment fails at start-up instead of behaving like the default.
+deployment fails at start-up instead of behaving like the default. An empty value
+counts as unset: ``NAME=`` lines copied from ``.env.example`` keep the defaults.
 """
 
 import os
@@ -11,11 +12,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE = {"1", "true", "yes", "on"}
-FALSE = {"0", "false", "no", "off", ""}
+FALSE = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    return os.environ.get(name, "").strip() or default
 
 
 def env_secret(name: str, default: str = "") -> str:
@@ -30,10 +31,10 @@ def env_secret(name: str, default: str = "") -> str:
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
+    raw = os.environ.get(name, "")
     value = raw.strip().lower()
+    if not value:
+        return default
     if value in TRUE:
         return True
     if value in FALSE:
@@ -62,8 +63,8 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = os.environ.get(name, "")
+    if not raw.strip():
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
 

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger("rivyaweb.serve")
@@ -291,7 +292,7 @@ class Command(BaseCommand):
         if settings.RIVYA_SANDBOX:
             lines.append(
                 _("No RIVYA_API_KEY set: using the built-in Rivya sandbox, controls at %(url)s")
-                % {"url": local_url(host, port, "/sandbox/")}
+                % {"url": local_url(host, port, reverse("sandbox:control"))}
             )
         lines += [
             _("To create a login, run: uv run manage.py createsuperuser"),
