@@ -86,6 +86,7 @@ def test_render_decodes_with_requested_shape(rendered):
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         assert video.codec_context.name == "h264"
+        assert (video.codec_context.profile, video.codec_context.pix_fmt) == ("High", "yuv420p")
         assert (video.codec_context.width, video.codec_context.height) == (width, height)
         assert container.duration / av.time_base == pytest.approx(params["duration"], abs=0.2)
         audio = [
