@@ -53,7 +53,10 @@ def current_team(request: HttpRequest) -> Team:
 
 def generations_for_user(request: HttpRequest) -> GenerationQuerySet:
     """Generations of every team the user belongs to."""
-    return Generation.objects.filter(team__memberships__user=request.user)
+    user = request.user
+    if not user.is_authenticated:
+        return Generation.objects.none()
+    return Generation.objects.filter(team__memberships__user=user)
 
 
 def get_generation_for_user(request: HttpRequest, pk: Any) -> Generation:

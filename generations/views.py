@@ -1,8 +1,311 @@
+"""Pages and fragments: the form with the team's cards, live card updates, playback.
+
+No view calls Rivya: a submission creates a row and queues a task, and everything the
+pages show comes from our database and our storage.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage, default_storage
+from django.db.models import Max, Q
+from django.db.models.fields.files import FieldFile
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from generations import actions, catalog
+from generations.accounts import current_team, generations_for_user, get_generation_for_user
+from generations.forms import (
+    REFERENCE_MAX_BYTES,
+    GenerationForm,
+    delete_staged_reference,
+    staged_reference_info,
+)
+from generations.models import IN_FLIGHT, TERMINAL, Generation, Team
+from rivyaweb.ranges import ranged_file_response
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+RECENT_CARDS = 20
+MAX_POLLED_IDS = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# htmx stops polling an element that receives this status.
+STOP_POLLING = 286
+
+
+def version_of(moment: datetime | None) -> int:
+    """A ``changed_at`` as whole microseconds since the epoch (0 for none)."""
+    if moment is None:
+        return 0
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def team_version(team: Team) -> int:
+    return version_of(Generation.objects.filter(team=team).aggregate(v=Max("changed_at"))["v"])
+
+
+def recent_cards(team: Team) -> list[Generation]:
+    return list(Generation.objects.filter(team=team).order_by("-created_at")[:RECENT_CARDS])
+
+
+def in_flight_ids(generations: list[Generation]) -> list[str]:
+    return [str(g.pk) for g in generations if g.status in IN_FLIGHT]
+
+
+def poller_context(version: int, ids: list[str]) -> dict[str, Any]:
+    return {"version": version, "ids": ids[:MAX_POLLED_IDS]}
+
+
+def render_poller(request: HtmxHttpRequest, version: int, ids: list[str]) -> str:
+    context = {**poller_context(version, ids), "oob": True}
+    return render_to_string("generations/_poller.html", context, request=request)
+
+
+def render_card(request: HtmxHttpRequest, generation: Generation, **extra: Any) -> str:
+    context = {"generation": generation, **extra}
+    return render_to_string("generations/_card.html", context, request=request)
+
+
+def parse_version(value: str | None) -> int:
+    """A client-sent version; anything unreadable counts as 0 (send everything)."""
+    try:
+        version = int(value or 0)
+    except ValueError:
+        return 0
+    return version if 0 <= version < 2**62 else 0
+
+
+def parse_ids(value: str | None) -> list[uuid.UUID]:
+    ids = []
+    for part in (value or "").split(",")[:MAX_POLLED_IDS]:
+        try:
+            ids.append(uuid.UUID(part.strip()))
+        except ValueError:
+            continue
+    return ids
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "generations/home.html")
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    """The form and the team's recent cards; a POST creates a generation."""
+    team = current_team(request)
+    if request.method == "POST":
+        form = GenerationForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            return _create(request, team, form)
+        form.keep_reference()
+    else:
+        form = GenerationForm(user=request.user)
+    if request.htmx and request.method == "POST":
+        return render(request, "generations/home.html#generation-form", _form_context(form))
+    version = team_version(team)
+    cards = recent_cards(team)
+    context = {
+        **_form_context(form),
+        "cards": cards,
+        "poller": poller_context(version, in_flight_ids(cards)),
+    }
+    return render(request, "generations/home.html", context)
+
+
+def _form_context(form: GenerationForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "cost": catalog.model_cost(Generation._meta.get_field("model").get_default()),
+        "reference_max_mb": REFERENCE_MAX_BYTES // 1_000_000,
+    }
+
+
+def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpResponse:
+    generation, created = actions.create_generation(
+        team=team, user=request.user, data=form.generation_data(), reference=form.reference
+    )
+    token = form.cleaned_data.get("reference_token")
+    if token and form.reference is not None and not form.reference_from_upload:
+        delete_staged_reference(token, request.user)
+    if not created:
+        messages.info(request, _("This video was already requested; here is its card."))
+    if not request.htmx:
+        return redirect(f"{reverse('home')}#gen-{generation.pk}")
+    if not created:
+        # The card may be in another tab only: show the page as it is now.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("home")
+        return response
+    return _card_inserted(request, team, generation, fresh_form=True)
+
+
+def _card_inserted(
+    request: HtmxHttpRequest, team: Team, generation: Generation, *, fresh_form: bool
+) -> HttpResponse:
+    """The htmx answer that puts a new card on top of the list (and resets the form)."""
+    since = parse_version(request.POST.get("since"))
+    parts: list[str] = []
+    if fresh_form:
+        form = GenerationForm(user=request.user)
+        parts.append(
+            render_to_string(
+                "generations/home.html#generation-form", _form_context(form), request=request
+            )
+        )
+    parts.append(render_card(request, generation, insert=True))
+    parts.append(render_poller(request, since, in_flight_ids(recent_cards(team))))
+    return HttpResponse("".join(parts))
+
+
+@login_required
+@require_GET
+def generation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    generation = get_generation_for_user(request, pk)
+    version = version_of(generation.changed_at)
+    ids = in_flight_ids([generation])
+    context = {"generation": generation, "poller": poller_context(version, ids)}
+    return render(request, "generations/generation_detail.html", context)
+
+
+@login_required
+@require_POST
+def generation_retry(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Start a new generation from the inputs of a failed one."""
+    original = get_generation_for_user(request, pk)
+    if original.card_status != "failed":
+        messages.info(request, _("Only a failed video can be tried again."))
+        return redirect("home")
+    try:
+        generation, created = actions.retry_generation(original, request.user)
+    except (ValidationError, ValueError, OSError):
+        messages.error(request, _("The reference image of this video can no longer be read."))
+        return redirect("home")
+    if not request.htmx:
+        return redirect(f"{reverse('home')}#gen-{generation.pk}")
+    if not created:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("home")
+        return response
+    return _card_inserted(request, original.team, generation, fresh_form=False)
+
+
+@login_required
+@require_GET
+def card_updates(request: HtmxHttpRequest) -> HttpResponse:
+    """What changed among the polled cards since ``since``.
+
+    204 when nothing did; otherwise out-of-band swaps for the changed cards and a new
+    poller element. Cards already finished are sent even without a newer version, so a
+    change committed late (its ``changed_at`` older than a version already handed out)
+    still reaches the page.
+    """
+    since = parse_version(request.GET.get("since"))
+    ids = parse_ids(request.GET.get("ids"))
+    if not ids:
+        return HttpResponse(render_poller(request, since, []), status=STOP_POLLING)
+    since_moment = EPOCH + timedelta(microseconds=since)
+    changed = list(
+        generations_for_user(request)
+        .filter(pk__in=ids)
+        .filter(Q(changed_at__gt=since_moment) | Q(status__in=TERMINAL))
+        .order_by("-created_at")
+    )
+    if not changed:
+        return HttpResponse(status=204)
+    version = max([since, *(version_of(g.changed_at) for g in changed)])
+    changed_ids = {str(g.pk) for g in changed}
+    still_polled = [str(i) for i in ids if str(i) not in changed_ids]
+    still_polled += [str(g.pk) for g in changed if g.status in IN_FLIGHT]
+    parts = [render_card(request, g, oob=True) for g in changed]
+    parts.append(render_poller(request, version, still_polled))
+    response = HttpResponse("".join(parts))
+    if not still_polled:
+        response.status_code = STOP_POLLING
+    return response
+
+
+def _is_s3(storage: Storage) -> bool:
+    from storages.backends.s3 import S3Storage
+
+    return isinstance(storage, S3Storage)
+
+
+def _serve(
+    request: HtmxHttpRequest, file: FieldFile, content_type: str, etag: str | None = None
+) -> HttpResponseBase:
+    if not file or not file.name:
+        raise Http404
+    return _serve_stored(request, file.storage, file.name, content_type, etag)
+
+
+def _serve_stored(
+    request: HtmxHttpRequest,
+    storage: Storage,
+    name: str,
+    content_type: str,
+    etag: str | None = None,
+) -> HttpResponseBase:
+    """A redirect to a short-lived presigned URL on S3; a ranged response for local files."""
+    if _is_s3(storage):
+        response: HttpResponseBase = HttpResponseRedirect(storage.url(name))
+        response["Cache-Control"] = "private, no-store"
+        return response
+    try:
+        size = storage.size(name)
+        handle: Any = storage.open(name, "rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = ranged_file_response(
+        request, handle, size=size, content_type=content_type, etag=etag
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def generation_video(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    generation = get_generation_for_user(request, pk)
+    return _serve(request, generation.video, "video/mp4", generation.video_sha256 or None)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def generation_poster(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    generation = get_generation_for_user(request, pk)
+    return _serve(request, generation.poster, "image/jpeg")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def generation_reference(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    generation = get_generation_for_user(request, pk)
+    return _serve(request, generation.reference_image, generation.reference_mime or "image/jpeg")
+
+
+@login_required
+@require_GET
+def reference_preview(request: HtmxHttpRequest, token: str) -> HttpResponseBase:
+    """An image kept across a form error, for its preview; only for the user who chose it."""
+    info = staged_reference_info(token, request.user)
+    if info is None:
+        raise Http404
+    mime = info.get("m")
+    if mime not in {"image/jpeg", "image/png", "image/webp"}:
+        raise Http404
+    return _serve_stored(request, default_storage, info["k"], mime)

@@ -1,0 +1,126 @@
+"""Writes that touch several things at once, shared by views (and later by tasks)."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from generations import tasks
+from generations.forms import REFERENCE_MAX_BYTES, ReferenceImage, decode_reference
+from generations.models import Generation, Team
+
+logger = logging.getLogger(__name__)
+
+# Identical inputs from the same user within this window are one request (two tabs,
+# a resubmit after Back with a fresh page).
+DUPLICATE_WINDOW = timedelta(seconds=10)
+
+
+def create_generation(
+    *,
+    team: Team,
+    user: Any,
+    data: dict[str, Any],
+    reference: ReferenceImage | None,
+    retry_of: Generation | None = None,
+) -> tuple[Generation, bool]:
+    """Create a pending generation and queue its submission; no call to Rivya here.
+
+    ``data`` holds ``prompt``, ``duration``, ``sound``, ``aspect_ratio`` and optionally
+    ``form_token``. Returns ``(generation, created)``: an existing row and ``False`` when
+    the same form was already used, or identical inputs arrived moments ago.
+    """
+    form_token = data.get("form_token")
+    with transaction.atomic():
+        # Serialises submissions of one team, so two parallel requests see each other.
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        existing = _duplicate_of(team, user, data, reference, retry_of)
+        if existing is not None:
+            return existing, False
+        generation = Generation(
+            team=team,
+            created_by=user,
+            retry_of=retry_of,
+            prompt=data["prompt"],
+            duration=data["duration"],
+            sound=data["sound"],
+            aspect_ratio=data["aspect_ratio"],
+            form_token=form_token,
+            # The submit task may claim it at once; the poller re-drives it if the
+            # queued task gets lost.
+            lease_owner=tasks.ENQUEUED,
+            lease_until=timezone.now() + tasks.REDRIVE_GRACE,
+        )
+        if reference is not None:
+            generation.reference_mime = reference.mime
+            generation.reference_name = reference.name
+            generation.reference_image.save(
+                reference.name, ContentFile(reference.content), save=False
+            )
+        try:
+            with transaction.atomic():
+                generation.save(force_insert=True)
+        except IntegrityError:
+            # The same form token won a race in another request.
+            if reference is not None:
+                generation.reference_image.delete(save=False)
+            existing = Generation.objects.filter(created_by=user, form_token=form_token).first()
+            if existing is None:
+                raise
+            return existing, False
+        generation_id = str(generation.pk)
+        transaction.on_commit(lambda: tasks.submit.enqueue(generation_id))
+    logger.info("generation %s created by user %s", generation.pk, user.pk)
+    return generation, True
+
+
+def _duplicate_of(
+    team: Team,
+    user: Any,
+    data: dict[str, Any],
+    reference: ReferenceImage | None,
+    retry_of: Generation | None,
+) -> Generation | None:
+    form_token = data.get("form_token")
+    if form_token is not None:
+        same_form = Generation.objects.filter(created_by=user, form_token=form_token).first()
+        if same_form is not None:
+            return same_form
+    recent = Generation.objects.filter(
+        team=team,
+        created_by=user,
+        retry_of=retry_of,
+        prompt=data["prompt"],
+        duration=data["duration"],
+        sound=data["sound"],
+        aspect_ratio=data["aspect_ratio"],
+        reference_name=reference.name if reference else "",
+        reference_mime=reference.mime if reference else "",
+        created_at__gte=timezone.now() - DUPLICATE_WINDOW,
+    )
+    return recent.order_by("-created_at").first()
+
+
+def retry_generation(generation: Generation, user: Any) -> tuple[Generation, bool]:
+    """A new generation from the inputs of ``generation``, reference image included."""
+    reference = None
+    if generation.reference_image:
+        storage = generation.reference_image.storage
+        name = generation.reference_image.name or ""
+        if storage.size(name) > REFERENCE_MAX_BYTES:
+            raise ValueError("the stored reference image is larger than allowed")
+        with storage.open(name, "rb") as file:
+            content = file.read(REFERENCE_MAX_BYTES + 1)
+        reference = decode_reference(content, generation.reference_name)
+    data = {
+        "prompt": generation.prompt,
+        "duration": generation.duration,
+        "sound": generation.sound,
+        "aspect_ratio": generation.aspect_ratio,
+    }
+    return create_generation(
+        team=generation.team, user=user, data=data, reference=reference, retry_of=generation
+    )

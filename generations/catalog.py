@@ -1,0 +1,58 @@
+"""Rivya's model catalog, kept in the database for pages to read.
+
+Pages show the price before submit without calling Rivya inside the request: they read
+``CatalogEntry`` rows, which the ``refresh_catalog`` task fills from ``GET /models``.
+When nothing has been fetched yet the cost is unknown and a refresh is queued.
+"""
+
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from generations.models import CatalogEntry
+from generations.rivya import client_from_settings
+
+logger = logging.getLogger(__name__)
+
+# How often a page may queue a refresh while the catalog is still empty.
+REFRESH_THROTTLE_SECONDS = 60
+
+
+def model_cost(model_id: str) -> int | None:
+    """The catalog's base credits for ``model_id``, or ``None`` when not known yet."""
+    entry = CatalogEntry.objects.filter(model_id=model_id).first()
+    if entry is None:
+        request_refresh()
+        return None
+    return entry.base_credits
+
+
+def request_refresh() -> None:
+    """Queue ``refresh_catalog`` at most once per throttle window (per process)."""
+    if cache.add("generations:catalog-refresh", 1, REFRESH_THROTTLE_SECONDS):
+        transaction.on_commit(refresh_catalog.enqueue)
+
+
+@task
+def refresh_catalog() -> int:
+    """Fetch ``GET /models`` and store every entry; returns how many were stored."""
+    with client_from_settings() as client:
+        models = client.list_models()
+    now = timezone.now()
+    for model in models:
+        CatalogEntry.objects.update_or_create(
+            model_id=model.id[:64],
+            defaults={
+                "display_name": model.display_name[:120],
+                "api_status": (model.api_status or "")[:32],
+                "base_credits": model.base_credits,
+                "billing_type": (model.billing_type or "")[:32],
+                "max_prompt_length": model.max_prompt_length,
+                "fetched_at": now,
+            },
+        )
+    logger.info("model catalog refreshed: %d models", len(models))
+    return len(models)

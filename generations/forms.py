@@ -1,0 +1,296 @@
+"""The form that asks for a video.
+
+It checks everything Rivya would reject (and a little more) before a row exists:
+the prompt's length as Rivya counts it (UTF-16 code units), the fixed option values,
+and the reference image, which is decoded with Pillow rather than trusted by its name
+or the browser's MIME type. A valid image survives a form error: its bytes are kept
+in storage under a generated key and the page carries a signed token for them.
+"""
+
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from django import forms
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.http import QueryDict
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
+
+from generations.models import AspectRatio
+
+PROMPT_LIMIT = 1000
+# Rivya's limit is "10 MB"; the docs do not say which megabyte, so take the smaller one.
+REFERENCE_MAX_BYTES = 10_000_000
+REFERENCE_MAX_PIXELS = 40_000_000
+# Pillow format name → (MIME type, file extension).
+REFERENCE_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+STAGED_PREFIX = "uploads"
+STAGED_SALT = "generations.reference"
+STAGED_MAX_AGE = 24 * 3600
+
+
+def utf16_length(text: str) -> int:
+    """Length as Rivya (and a browser's ``String.length``) counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """A decoded, accepted reference image, ready to store."""
+
+    content: bytes
+    mime: str
+    extension: str
+    name: str
+    width: int
+    height: int
+
+
+def decode_reference(data: bytes, filename: str) -> ReferenceImage:
+    """Decode ``data`` with Pillow and accept only a whole JPEG, PNG or WebP image."""
+    invalid = ValidationError(
+        _("Choose a JPEG, PNG or WebP image. This file is not one we can use."),
+        code="invalid_image",
+    )
+    too_large = ValidationError(
+        _("This image is too large: at most %(limit)s megapixels."),
+        code="too_many_pixels",
+        params={"limit": REFERENCE_MAX_PIXELS // 1_000_000},
+    )
+    formats = list(REFERENCE_FORMATS)
+    with warnings.catch_warnings():
+        # Pillow warns before it refuses; a warning is already a refusal here.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=formats) as image:
+                image_format = image.format or ""
+                width, height = image.size
+                if width * height > REFERENCE_MAX_PIXELS:
+                    raise too_large
+                image.verify()
+            # verify() leaves the image unusable and misses truncation; decode it fully.
+            with Image.open(io.BytesIO(data), formats=formats) as image:
+                image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise too_large from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+            raise invalid from None
+    if image_format not in REFERENCE_FORMATS:
+        raise invalid
+    mime, extension = REFERENCE_FORMATS[image_format]
+    stem = get_valid_filename(PurePath(filename or "").stem)[:80] if filename else ""
+    return ReferenceImage(
+        content=data,
+        mime=mime,
+        extension=extension,
+        name=f"{stem or 'reference'}.{extension}",
+        width=width,
+        height=height,
+    )
+
+
+def read_upload(upload: UploadedFile[Any]) -> bytes:
+    """The upload's bytes, refusing anything over the size limit before reading it."""
+    if upload.size is not None and upload.size > REFERENCE_MAX_BYTES:
+        raise too_big_error()
+    upload.seek(0)
+    data: bytes = upload.read(REFERENCE_MAX_BYTES + 1)
+    if len(data) > REFERENCE_MAX_BYTES:
+        raise too_big_error()
+    if not data:
+        raise ValidationError(_("The chosen file is empty."), code="empty")
+    return data
+
+
+def too_big_error() -> ValidationError:
+    return ValidationError(
+        _("The image is larger than %(limit)s MB."),
+        code="file_too_large",
+        params={"limit": REFERENCE_MAX_BYTES // 1_000_000},
+    )
+
+
+def stage_reference(reference: ReferenceImage, user: Any) -> str:
+    """Keep an accepted image across a form error; returns a signed token for it."""
+    key = f"{STAGED_PREFIX}/{user.pk}/{uuid.uuid4().hex}.{reference.extension}"
+    key = default_storage.save(key, ContentFile(reference.content))
+    return signing.dumps(
+        {"k": key, "u": user.pk, "m": reference.mime, "n": reference.name}, salt=STAGED_SALT
+    )
+
+
+def staged_reference_info(token: str, user: Any) -> dict[str, Any] | None:
+    """The staged image a token names, if the token is valid and the user's own."""
+    try:
+        info = signing.loads(token, salt=STAGED_SALT, max_age=STAGED_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(info, dict) or info.get("u") != user.pk:
+        return None
+    key = info.get("k")
+    if not isinstance(key, str) or not key.startswith(f"{STAGED_PREFIX}/{user.pk}/"):
+        return None
+    return info
+
+
+def load_staged_reference(token: str, user: Any) -> ReferenceImage | None:
+    info = staged_reference_info(token, user)
+    if info is None or not default_storage.exists(info["k"]):
+        return None
+    if default_storage.size(info["k"]) > REFERENCE_MAX_BYTES:
+        return None
+    with default_storage.open(info["k"], "rb") as file:
+        data = file.read(REFERENCE_MAX_BYTES + 1)
+    try:
+        return decode_reference(data, info.get("n", ""))
+    except ValidationError:
+        return None
+
+
+def delete_staged_reference(token: str, user: Any) -> None:
+    info = staged_reference_info(token, user)
+    if info is not None:
+        default_storage.delete(info["k"])
+
+
+class GenerationForm(forms.Form):
+    prompt = forms.CharField(
+        label=_("Prompt"),
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 4, "data-utf16-limit": PROMPT_LIMIT}),
+        error_messages={"required": _("Describe the video you want.")},
+    )
+    duration = forms.TypedChoiceField(
+        label=_("Duration"),
+        choices=[(5, _("5 seconds")), (10, _("10 seconds"))],
+        coerce=int,
+        initial=5,
+        widget=forms.RadioSelect,
+    )
+    sound = forms.BooleanField(label=_("Sound"), required=False)
+    aspect_ratio = forms.ChoiceField(
+        label=_("Aspect ratio"),
+        choices=AspectRatio.choices,
+        initial=AspectRatio.SQUARE,
+        widget=forms.RadioSelect,
+    )
+    reference_image = forms.FileField(
+        label=_("Reference image"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": "image/jpeg,image/png,image/webp",
+                "data-max-bytes": REFERENCE_MAX_BYTES,
+            }
+        ),
+        help_text=_("Optional. One JPEG, PNG or WebP image, up to 10 MB."),
+    )
+    # A signed reference to an image kept from a previous attempt of this form.
+    reference_token = forms.CharField(required=False, widget=forms.HiddenInput)
+    reference_clear = forms.BooleanField(
+        label=_("Remove the image"), required=False, widget=forms.CheckboxInput
+    )
+    # One rendered form makes at most one generation.
+    form_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    prompt_limit = PROMPT_LIMIT
+    reference_max_bytes = REFERENCE_MAX_BYTES
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.reference: ReferenceImage | None = None
+        self.reference_from_upload = False
+        if not self.is_bound:
+            self.initial.setdefault("form_token", uuid.uuid4())
+
+    @property
+    def prompt_length(self) -> int:
+        """The current prompt's length as the counter shows it (trimmed, UTF-16 units)."""
+        return utf16_length(str(self["prompt"].value() or "").strip())
+
+    def clean_prompt(self) -> str:
+        prompt: str = self.cleaned_data["prompt"]
+        length = utf16_length(prompt)
+        if length > PROMPT_LIMIT:
+            raise ValidationError(
+                _("The prompt is %(length)s characters long; the limit is %(limit)s."),
+                code="prompt_too_long",
+                params={"length": length, "limit": PROMPT_LIMIT},
+            )
+        return prompt
+
+    def clean_reference_image(self) -> UploadedFile[Any] | None:
+        upload: UploadedFile[Any] | None = self.cleaned_data.get("reference_image")
+        if len(self.files.getlist(self.add_prefix("reference_image"))) > 1:
+            raise ValidationError(_("Choose only one image."), code="too_many_files")
+        if not upload:
+            return None
+        data = read_upload(upload)
+        self.reference = decode_reference(data, upload.name or "")
+        self.reference_from_upload = True
+        return upload
+
+    def clean_form_token(self) -> uuid.UUID:
+        token: uuid.UUID | None = self.cleaned_data.get("form_token")
+        return token or uuid.uuid4()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        token = cleaned.get("reference_token") or ""
+        if self.reference is None and token and not cleaned.get("reference_clear"):
+            self.reference = load_staged_reference(token, self.user)
+            if self.reference is None:
+                self.add_error(
+                    "reference_image",
+                    ValidationError(
+                        _("The image chosen earlier has expired. Choose it again."),
+                        code="reference_expired",
+                    ),
+                )
+        return cleaned
+
+    def keep_reference(self) -> None:
+        """After an error, keep a newly uploaded valid image for the next attempt."""
+        if self.reference is not None and self.reference_from_upload:
+            token = stage_reference(self.reference, self.user)
+            data = QueryDict(mutable=True)
+            data.update(self.data)  # type: ignore[arg-type]
+            data[self.add_prefix("reference_token")] = token
+            data.pop(self.add_prefix("reference_clear"), None)
+            self.data = data
+
+    @property
+    def kept_reference_token(self) -> str:
+        """The token of the image this form carries, if any (after an error)."""
+        if not self.is_bound:
+            return ""
+        token = self.data.get(self.add_prefix("reference_token")) or ""
+        if self.data.get(self.add_prefix("reference_clear")):
+            return ""
+        if token and staged_reference_info(token, self.user) is not None:
+            return str(token)
+        return ""
+
+    def generation_data(self) -> dict[str, Any]:
+        """The cleaned inputs as ``create_generation`` takes them."""
+        return {
+            "prompt": self.cleaned_data["prompt"],
+            "duration": self.cleaned_data["duration"],
+            "sound": self.cleaned_data["sound"],
+            "aspect_ratio": self.cleaned_data["aspect_ratio"],
+            "form_token": self.cleaned_data["form_token"],
+        }

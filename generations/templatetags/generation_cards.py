@@ -1,0 +1,20 @@
+"""Small filters for generation cards."""
+
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def clock(value: timedelta | None) -> str:
+    """An elapsed time as ``m:ss`` (or ``h:mm:ss`` past an hour)."""
+    if value is None:
+        return ""
+    seconds = max(0, int(value.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes}:{seconds:02d}"
