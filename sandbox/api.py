@@ -105,6 +105,8 @@ def dropped_connection(request: HttpRequest) -> HttpResponseBase:
 
 def _client_socket(request: HttpRequest) -> socket.socket | None:
     stream = request.META.get("wsgi.input")
+    # Django's development server wraps the socket file in a LimitedStream.
+    stream = getattr(getattr(stream, "_read", None), "__self__", stream)
     raw = getattr(stream, "raw", None)
     sock = getattr(raw, "_sock", None)
     return sock if isinstance(sock, socket.socket) else None

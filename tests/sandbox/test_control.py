@@ -1,0 +1,58 @@
+import pytest
+from django.urls import reverse
+
+from sandbox.models import Account, Generation, SandboxConfig
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def staff(django_user_model, password):
+    return django_user_model.objects.create_user("staff", "s@example.com", password, is_staff=True)
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("sandbox:control"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_non_staff_is_forbidden(client, owner):
+    client.force_login(owner)
+    assert client.get(reverse("sandbox:control")).status_code == 403
+
+
+def test_staff_changes_knobs(client, staff):
+    client.force_login(staff)
+    assert client.get(reverse("sandbox:control")).status_code == 200
+    data = {**SandboxConfig.defaults(), "form": "config", "error_rate": "0.25"}
+    data = {k: v for k, v in data.items() if v is not False}
+    response = client.post(reverse("sandbox:control"), data)
+    assert response.status_code == 302
+    assert SandboxConfig.load().error_rate == 0.25
+    bad = client.post(reverse("sandbox:control"), {**data, "drop_rate": "2"})
+    assert bad.status_code == 200
+    assert SandboxConfig.load().drop_rate == 0
+
+
+def test_staff_tops_up_and_controls_tasks(client, staff, api):
+    client.force_login(staff)
+    client.post(reverse("sandbox:control"), {"form": "topup", "credits": "500"})
+    assert api.get("/credits").json()["current_credits"] == 10_500
+    task = api.post("/generations", json={"model": "z-image", "prompt": "a cat"}).json()
+    client.post(
+        reverse("sandbox:control"), {"form": "task", "task_id": task["id"], "action": "fail"}
+    )
+    assert api.get(f"/generations/{task['id']}").json()["status"] == "failed"
+    assert api.get("/credits").json()["current_credits"] == 10_500
+    task = api.post("/generations", json={"model": "z-image", "prompt": "a dog"}).json()
+    client.post(
+        reverse("sandbox:control"), {"form": "task", "task_id": task["id"], "action": "pause"}
+    )
+    assert Generation.objects.get(pk=task["id"]).paused
+    client.post(
+        reverse("sandbox:control"),
+        {"form": "task", "task_id": task["id"], "action": "fast_forward"},
+    )
+    assert api.get(f"/generations/{task['id']}").json()["status"] == "succeeded"
+    assert Account.objects.get(is_builtin=True).balance == 10_500 - 1
