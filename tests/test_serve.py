@@ -175,6 +175,24 @@ def test_sandbox_address_follows_the_served_port(settings, monkeypatch):
     assert env["RIVYA_API_BASE"] == "http://127.0.0.1:8123/sandbox/api/v1"
 
 
+def test_public_hosts_also_allow_the_loopback_address_of_the_sandbox(settings, monkeypatch):
+    settings.RIVYA_SANDBOX = True
+    monkeypatch.delenv("RIVYA_API_BASE", raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "video.example.com")
+
+    env = child_environment("0.0.0.0", 8000)  # noqa: S104
+
+    assert env["ALLOWED_HOSTS"] == "video.example.com,127.0.0.1"
+
+
+def test_default_hosts_are_left_alone(settings, monkeypatch):
+    settings.RIVYA_SANDBOX = True
+    monkeypatch.delenv("RIVYA_API_BASE", raising=False)
+    monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+
+    assert "ALLOWED_HOSTS" not in child_environment("127.0.0.1", 8000)
+
+
 def test_an_explicit_api_base_is_left_alone(settings, monkeypatch):
     settings.RIVYA_SANDBOX = True
     monkeypatch.setenv("RIVYA_API_BASE", "http://10.0.0.5:9000/sandbox/api/v1")
@@ -187,8 +205,12 @@ def test_an_explicit_api_base_is_left_alone(settings, monkeypatch):
 def test_a_real_key_gets_no_sandbox_address(settings, monkeypatch):
     settings.RIVYA_SANDBOX = False
     monkeypatch.delenv("RIVYA_API_BASE", raising=False)
+    monkeypatch.setenv("ALLOWED_HOSTS", "video.example.com")
 
-    assert "RIVYA_API_BASE" not in child_environment("127.0.0.1", 8000)
+    env = child_environment("127.0.0.1", 8000)
+
+    assert "RIVYA_API_BASE" not in env
+    assert env["ALLOWED_HOSTS"] == "video.example.com"
 
 
 @pytest.mark.parametrize(

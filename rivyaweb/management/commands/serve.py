@@ -81,9 +81,15 @@ def child_environment(host: str, port: int) -> dict[str, str]:
     """The children's environment: ours, plus the sandbox address when no key is set."""
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
-    if settings.RIVYA_SANDBOX and not env.get("RIVYA_API_BASE"):
-        # No Rivya key: the app talks to the sandbox mounted on this very server.
+    if settings.RIVYA_SANDBOX and not env.get("RIVYA_API_BASE", "").strip():
+        # No Rivya key: the app talks to the sandbox mounted on this very server,
+        # over loopback, so that address must pass the host check too.
         env["RIVYA_API_BASE"] = local_url(host, port, "/sandbox/api/v1")
+        loopback = WILDCARD_HOSTS.get(host, host)
+        loopback = f"[{loopback}]" if ":" in loopback else loopback
+        allowed = [name.strip() for name in env.get("ALLOWED_HOSTS", "").split(",") if name.strip()]
+        if allowed and "*" not in allowed and loopback not in allowed:
+            env["ALLOWED_HOSTS"] = ",".join([*allowed, loopback])
     return env
 
 
