@@ -1,0 +1,235 @@
+"""The poller against the sandbox over real HTTP: leases, status mapping, backoff, re-drives."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from generations import poller, tasks
+from generations.models import CreditEntry, Generation, Status
+from sandbox import models as sandbox_models
+from tests.background import set_knobs
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
+
+
+def enqueued(name):
+    return list(
+        DBTaskResult.objects.filter(
+            task_path=f"generations.tasks.{name}", status="READY"
+        ).values_list("args_kwargs", flat=True)
+    )
+
+
+def submitted(make_generation, count=1, **fields):
+    rows = []
+    for _ in range(count):
+        generation = make_generation(**fields)
+        tasks.submit.call(str(generation.pk))
+        generation.refresh_from_db()
+        assert generation.status == Status.QUEUED
+        rows.append(generation)
+    return rows
+
+
+def later(seconds=60):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def test_next_delay_starts_near_three_seconds_and_grows_to_a_cap():
+    delays = [poller.next_delay(n, rand=lambda: 0.5) for n in range(12)]
+    assert delays[0] == pytest.approx(3.0)
+    assert delays[1] == pytest.approx(4.5)
+    assert delays == sorted(delays)
+    assert delays[-1] == pytest.approx(poller.CAP)
+    assert poller.next_delay(0, rand=lambda: 0.0) == pytest.approx(3.0 * (1 - poller.JITTER))
+    assert poller.next_delay(0, rand=lambda: 1.0) == pytest.approx(3.0 * (1 + poller.JITTER))
+
+
+def test_rows_not_due_yet_are_left_alone(make_generation):
+    (generation,) = submitted(make_generation)
+    assert poller.poll_due() == 0  # the first read is ~3 s after submit
+    generation.refresh_from_db()
+    assert generation.poll_count == 0
+
+
+def test_a_read_schedules_the_next_with_backoff(make_generation):
+    (generation,) = submitted(make_generation)
+    now = later(5)
+
+    assert poller.poll_due(now=now) == 1
+
+    generation.refresh_from_db()
+    assert generation.status in {Status.QUEUED, Status.PROCESSING}
+    assert generation.poll_count == 1
+    assert generation.lease_owner == "" and generation.lease_until is None
+    delay = (generation.next_poll_at - now).total_seconds()
+    assert 4.5 * 0.89 < delay < 4.5 * 1.11
+
+
+def test_processing_then_succeeded_moves_to_saving_and_enqueues_mirror(make_generation):
+    (generation,) = submitted(make_generation)
+    sandbox_models.Generation.objects.filter(pk=generation.rivya_task_id).update(
+        processing_at=timezone.now() - timedelta(seconds=1), due_at=later(3600)
+    )
+    poller.poll_due(now=later())
+    generation.refresh_from_db()
+    assert generation.status == Status.PROCESSING
+    assert generation.rivya_status == "processing"
+
+    sandbox_models.Generation.objects.filter(pk=generation.rivya_task_id).update(
+        due_at=timezone.now() - timedelta(seconds=1)
+    )
+    deadline = time.monotonic() + 30
+    while generation.status != Status.SAVING and time.monotonic() < deadline:
+        poller.poll_due(now=later(3600))
+        generation.refresh_from_db()
+    assert generation.status == Status.SAVING
+    assert generation.final_credits == 55
+    assert generation.lease_owner == tasks.ENQUEUED
+    assert enqueued("mirror") == [{"args": [str(generation.pk)], "kwargs": {}}]
+
+
+def test_a_failed_generation_is_refunded(make_generation):
+    set_knobs(task_failure_rate=1.0)
+    (generation,) = submitted(make_generation)
+    sandbox_models.Generation.objects.filter(pk=generation.rivya_task_id).update(
+        processing_at=timezone.now(), due_at=timezone.now()
+    )
+
+    poller.poll_due(now=later())
+
+    generation.refresh_from_db()
+    assert generation.status == Status.FAILED
+    assert generation.error_code == "generation_failed"
+    assert generation.final_credits == 0
+    assert generation.finished_at is not None
+    ledger = dict(CreditEntry.objects.filter(generation=generation).values_list("kind", "amount"))
+    assert ledger == {"reserve": -55, "refund": 55}
+
+
+def test_two_pollers_at_once_read_each_row_once(make_generation, settings):
+    settings.RIVYA_POLL_RATE = 100
+    settings.SANDBOX_QUEUED_SECONDS = 600  # every read answers "queued"
+    rows = submitted(make_generation, count=6)
+    now = later(5)
+    results = []
+
+    def run():
+        try:
+            results.append(poller.poll_due(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(results) == 6
+    counts = Generation.objects.filter(pk__in=[r.pk for r in rows]).values_list(
+        "poll_count", flat=True
+    )
+    assert sorted(counts) == [1] * 6
+
+
+def test_a_row_leased_by_another_poller_is_skipped_until_the_lease_expires(make_generation):
+    (generation,) = submitted(make_generation)
+    now = later(5)
+    Generation.objects.filter(pk=generation.pk).update(
+        lease_owner="poll:other", lease_until=now + timedelta(seconds=30)
+    )
+    assert poller.poll_due(now=now) == 0
+
+    assert poller.poll_due(now=now + timedelta(seconds=31)) == 1
+    generation.refresh_from_db()
+    assert generation.poll_count == 1
+    assert generation.lease_owner == ""
+
+
+def test_the_rate_budget_bounds_reads_per_second(make_generation, settings):
+    settings.RIVYA_POLL_RATE = 2
+    submitted(make_generation, count=4)
+    # Start at the beginning of a second so the window does not roll over mid-test.
+    time.sleep(1 - time.time() % 1)
+    assert poller.poll_due(now=later(5)) == 2
+
+    time.sleep(1 - time.time() % 1)
+    assert (poller.take_budget(5), poller.take_budget(1)) == (2, 0)
+
+
+def test_rate_limited_reads_keep_the_row_and_say_so(make_generation):
+    (generation,) = submitted(make_generation)
+    set_knobs(rate_limit_other=0)
+    now = later(5)
+
+    assert poller.poll_due(now=now) == 1
+
+    generation.refresh_from_db()
+    assert generation.status == Status.QUEUED
+    assert generation.notice == tasks.NOTICE_RATE_LIMITED
+    assert generation.next_poll_at > now
+    assert generation.lease_owner == ""
+
+
+def test_an_unknown_task_is_retried_then_failed(make_generation):
+    generation = make_generation(
+        status=Status.QUEUED,
+        rivya_task_id="task_" + "A" * 24,
+        submitted_at=timezone.now(),
+        next_poll_at=timezone.now(),
+        reserved_credits=55,
+    )
+    assert poller.poll_due(now=later(1)) == 1
+    generation.refresh_from_db()
+    assert generation.status == Status.QUEUED
+
+    assert poller.poll_due(now=later(poller.NOT_FOUND_GRACE.total_seconds() + 60)) == 1
+    generation.refresh_from_db()
+    assert generation.status == Status.FAILED
+    assert generation.error_code == "not_found"
+
+
+def test_expired_leases_are_re_driven(make_generation):
+    past = timezone.now() - timedelta(seconds=5)
+    stuck_submit = make_generation(status=Status.SUBMITTING, lease_owner="dead", lease_until=past)
+    stuck_mirror = make_generation(status=Status.SAVING, lease_owner="dead", lease_until=past)
+    lost_pending = make_generation(created_at=timezone.now() - timedelta(minutes=5))
+    fresh_pending = make_generation()
+    held = make_generation(status=Status.SUBMITTING, lease_owner="alive", lease_until=later())
+
+    assert poller.poll_due() == 3
+
+    assert sorted(a["args"][0] for a in enqueued("submit")) == sorted(
+        [str(stuck_submit.pk), str(lost_pending.pk)]
+    )
+    assert enqueued("mirror") == [{"args": [str(stuck_mirror.pk)], "kwargs": {}}]
+    for row in (stuck_submit, stuck_mirror, lost_pending):
+        row.refresh_from_db()
+        assert row.lease_owner == tasks.ENQUEUED
+        assert row.lease_until > timezone.now()
+    fresh_pending.refresh_from_db()
+    held.refresh_from_db()
+    assert fresh_pending.lease_owner == "" and held.lease_owner == "alive"
+    # A second round does not enqueue them again while the new lease runs.
+    assert poller.poll_due() == 0
+
+
+def test_a_re_driven_submit_finishes_the_job_once(make_generation):
+    generation = make_generation(
+        status=Status.SUBMITTING,
+        lease_owner="dead",
+        lease_until=timezone.now() - timedelta(seconds=5),
+    )
+    poller.poll_due()
+    from tests.background import drain
+
+    drain()
+    generation.refresh_from_db()
+    assert generation.status == Status.QUEUED
+    assert sandbox_models.Generation.objects.count() == 1
