@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from rivyaweb import ranges
 from sandbox import actions, api, catalog, conf, openapi, webhooks
 from sandbox.api import ApiError, Context, not_found, ok, validation
 from sandbox.models import File, Generation, SandboxConfig, WebhookDelivery, WebhookEndpoint, new_id
@@ -384,7 +385,6 @@ def list_webhook_events(request: HttpRequest, ctx: Context) -> HttpResponseBase:
 @require_safe
 def media(request: HttpRequest, name: str) -> HttpResponseBase:
     """Result videos/images and uploaded files; no auth, the ids are unguessable."""
-    from rivyaweb.ranges import ranged_file_response
 
     if not re.fullmatch(
         r"task_[A-Za-z0-9]{24}\.(mp4|png)|files/file_[A-Za-z0-9]{24}/[\w.-]+", name
@@ -410,6 +410,6 @@ def media(request: HttpRequest, name: str) -> HttpResponseBase:
     limit = size // 2 if SandboxConfig.load().truncate_media else None
     handle = path.open("rb")
     etag = f'"{hashlib.sha256(f"{name}:{size}".encode()).hexdigest()[:32]}"'
-    return ranged_file_response(
+    return ranges.ranged_file_response(
         request, handle, size=size, content_type=content_type, limit=limit, etag=etag
     )

@@ -201,7 +201,10 @@ def test_event(endpoint: WebhookEndpoint, event_type: str) -> WebhookDelivery:
         "result": None,
         "error": None,
     }
-    if event_type == "generation.failed":
+    if event_type == "generation.succeeded":
+        url = "https://example.invalid/sandbox/test-event.mp4"
+        data["result"] = {"primary_url": url, "urls": [url]}
+    else:
         data["error"] = {"code": "generation_failed", "message": "The generation failed."}
     event = WebhookEvent.objects.create(
         id=new_id("evt"), account=endpoint.account, type=event_type, data=data

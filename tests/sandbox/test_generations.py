@@ -171,3 +171,16 @@ def test_failure_rate_fails_and_refunds(api, settings):
     assert final["result"] is None
     assert (final["reserved_credits"], final["final_credits"]) == (55, 0)
     assert api.get("/credits").json()["current_credits"] == 10_000
+
+
+def test_worker_finishes_a_task_without_any_read(api):
+    import time
+
+    from django.core.management import call_command
+
+    task = create(api, {"model": "z-image", "prompt": "a worker's lighthouse"}).json()
+    time.sleep(0.5)
+    call_command("db_worker", batch=True, queue_name="sandbox", interval=0, startup_delay=False)
+    generation = Generation.objects.get(pk=task["id"])
+    assert generation.status == "succeeded"
+    assert generation.render_state == "done"
