@@ -133,11 +133,11 @@ def route(**methods: Method) -> Callable[..., HttpResponseBase]:
 
     @csrf_exempt
     def view(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
-        config = SandboxConfig.load()
-        fault = _fault(request, config)
-        if fault is not None:
-            return fault
         try:
+            config = SandboxConfig.load()
+            fault = _fault(request, config)
+            if fault is not None:
+                return fault
             method = methods.get(request.method or "")
             if method is None:
                 raise not_found()
