@@ -9,6 +9,7 @@ anything outside the user's teams is a 404, never a 403 that confirms it exists.
 import uuid
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.dispatch import receiver
@@ -27,7 +28,7 @@ def ensure_personal_team(user: Any) -> Team:
         return membership.team
     with transaction.atomic():
         # Lock the user's row so two first requests in parallel make one team, not two.
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         membership = Membership.objects.filter(user=user).select_related("team").first()
         if membership is not None:
             return membership.team

@@ -1,0 +1,207 @@
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from generations.models import Generation, Status
+from generations.views import version_of
+from tests.fixtures_app import image_bytes
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("fast_passwords", "app_media"),
+]
+
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+UPDATES = reverse("card_updates")
+
+
+def card_html(page: str, generation: Generation) -> str:
+    match = re.search(rf'<article[^>]*id="gen-{generation.pk}".*?</article>', page, re.S)
+    assert match, f"no card for {generation.pk}"
+    return match.group(0)
+
+
+def home(client) -> str:
+    return client.get(reverse("home"), **EN).content.decode()
+
+
+def updates(client, since, *generations, raw_ids=None):
+    ids = raw_ids if raw_ids is not None else ",".join(str(g.pk) for g in generations)
+    return client.get(UPDATES, {"since": since, "ids": ids}, **EN)
+
+
+@pytest.mark.parametrize(
+    ("status", "shown", "words"),
+    [
+        (Status.PENDING, "pending", "Waiting to send"),
+        (Status.SUBMITTING, "submitting", "Sending"),
+        (Status.QUEUED, "queued", "Queued"),
+        (Status.PROCESSING, "processing", "Generating"),
+        (Status.SAVING, "saving", "Saving"),
+        (Status.READY, "ready", "Ready"),
+        (Status.FAILED, "failed", "Failed"),
+        (Status.REJECTED, "failed", "Failed"),
+    ],
+)
+def test_card_carries_its_id_and_state(owner_client, add_generation, status, shown, words):
+    generation = add_generation(status=status)
+    card = card_html(home(owner_client), generation)
+    assert f'data-generation-id="{generation.pk}"' in card
+    assert f'data-status="{shown}"' in card
+    assert 'class="card gen-card' in card
+    assert f">{words}</span>" in card
+
+
+def test_ready_card_plays_from_our_playback_url(owner_client, add_generation):
+    generation = add_generation(
+        status=Status.READY, video=b"\0\0\0\x18ftypmp42", poster=image_bytes("JPEG")
+    )
+    card = card_html(home(owner_client), generation)
+    assert re.search(
+        rf'<video[^>]*controls[^>]*preload="metadata"[^>]*'
+        rf'poster="/generations/{generation.pk}/poster"[^>]*'
+        rf'src="/generations/{generation.pk}/video"',
+        card,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("insufficient_credits", "There are not enough credits for this video."),
+        ("validation_failed", "Rivya refused the prompt or its settings."),
+        ("generation_failed", "Rivya could not make this video."),
+        ("submit_gave_up", "Rivya could not be reached"),
+        ("something_new", "Something went wrong"),
+    ],
+)
+def test_failed_cards_explain_and_offer_retry(owner_client, add_generation, code, message):
+    generation = add_generation(status=Status.REJECTED, error_code=code)
+    card = card_html(home(owner_client), generation)
+    assert message in card
+    assert f'action="/generations/{generation.pk}/retry"' in card
+    assert 'method="post"' in card
+
+
+def test_rate_limit_notice_shows_while_retrying(owner_client, add_generation):
+    generation = add_generation(
+        status=Status.SUBMITTING, notice="Rivya is rate limiting us; retrying…"
+    )
+    card = card_html(home(owner_client), generation)
+    assert "Rivya is rate limiting us; retrying…" in card
+    assert "Retry</button>" not in card
+
+
+def test_elapsed_time_is_rendered_by_the_server(owner_client, add_generation):
+    start = timezone.now() - timedelta(minutes=5)
+    generation = add_generation(
+        status=Status.READY, created_at=start, finished_at=start + timedelta(seconds=65)
+    )
+    card = card_html(home(owner_client), generation)
+    assert re.search(r'<time class="elapsed"[^>]*data-finished="[^"]+">1:05</time>', card)
+
+
+def test_prompts_are_escaped_on_cards(owner_client, add_generation):
+    generation = add_generation(prompt='<script>alert("x")</script>')
+    card = card_html(home(owner_client), generation)
+    assert "<script>" not in card
+
+
+def test_page_poller_follows_only_cards_in_flight(owner_client, add_generation):
+    running = add_generation(status=Status.PROCESSING)
+    done = add_generation(status=Status.READY)
+    page = home(owner_client)
+    poller = re.search(r'<div id="card-poller".*?</div>', page, re.S).group(0)
+    assert 'hx-trigger="every 2s, poll-now"' in poller
+    assert f"ids={running.pk}" in poller
+    assert str(done.pk) not in poller
+    assert poller.count('id="card-poller"') == 1
+
+
+def test_page_without_work_in_flight_does_not_poll(owner_client, add_generation):
+    add_generation(status=Status.READY)
+    page = home(owner_client)
+    poller = re.search(r'<div id="card-poller".*?</div>', page, re.S).group(0)
+    assert "hx-get" not in poller
+
+
+def test_updates_answer_204_when_nothing_changed(owner_client, add_generation):
+    generation = add_generation(status=Status.QUEUED)
+    response = updates(owner_client, version_of(generation.changed_at), generation)
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_updates_swap_only_the_changed_cards(owner_client, add_generation):
+    changed = add_generation(status=Status.QUEUED)
+    quiet = add_generation(status=Status.QUEUED)
+    since = max(version_of(changed.changed_at), version_of(quiet.changed_at))
+    changed.transition(Status.QUEUED, Status.PROCESSING)
+
+    response = updates(owner_client, since, changed, quiet)
+    page = response.content.decode()
+    assert response.status_code == 200
+    card = card_html(page, changed)
+    assert 'hx-swap-oob="outerHTML"' in card
+    assert 'data-status="processing"' in card
+    assert f'id="gen-{quiet.pk}"' not in page
+    new_version = version_of(Generation.objects.get(pk=changed.pk).changed_at)
+    poller = re.search(r'<div id="card-poller".*?</div>', page, re.S).group(0)
+    assert 'hx-swap-oob="outerHTML"' in poller
+    assert f"since={new_version}" in poller
+    assert str(changed.pk) in poller and str(quiet.pk) in poller
+    # Asked again with the new version: nothing more to say.
+    assert updates(owner_client, new_version, changed, quiet).status_code == 204
+
+
+def test_updates_stop_polling_when_nothing_is_in_flight(owner_client, add_generation):
+    generation = add_generation(status=Status.SAVING)
+    since = version_of(generation.changed_at)
+    generation.transition(Status.SAVING, Status.READY, video="x/video.mp4")
+    response = updates(owner_client, since, generation)
+    page = response.content.decode()
+    assert response.status_code == 286  # htmx stops polling on this status
+    assert 'data-status="ready"' in card_html(page, generation)
+    poller = re.search(r'<div id="card-poller".*?</div>', page, re.S).group(0)
+    assert "hx-get" not in poller and "hx-trigger" not in poller
+
+
+def test_a_finished_card_is_sent_even_if_its_version_looks_old(owner_client, add_generation):
+    # A change committed late can carry a changed_at older than a version already handed out.
+    generation = add_generation(status=Status.FAILED, error_code="generation_failed")
+    response = updates(owner_client, version_of(generation.changed_at) + 10**9, generation)
+    assert response.status_code == 286
+    assert 'data-status="failed"' in card_html(response.content.decode(), generation)
+
+
+def test_updates_without_ids_stop_polling(owner_client):
+    response = updates(owner_client, 0, raw_ids="")
+    assert response.status_code == 286
+    assert "hx-get" not in response.content.decode()
+
+
+def test_updates_never_show_another_teams_cards(outsider_client, add_generation, owner, owner_team):
+    running = add_generation(status=Status.PROCESSING)
+    finished = add_generation(status=Status.READY)
+    response = updates(outsider_client, 0, running, finished)
+    assert response.status_code == 204
+    assert str(running.pk) not in response.content.decode()
+
+
+@pytest.mark.parametrize("since", ["abc", "-5", "1e9", "9" * 40, "", "0x10"])
+def test_bad_versions_count_as_zero(owner_client, add_generation, since):
+    generation = add_generation(status=Status.QUEUED)
+    response = updates(owner_client, since, generation)
+    assert response.status_code == 200
+    assert f'id="gen-{generation.pk}"' in response.content.decode()
+
+
+def test_bad_ids_are_ignored(owner_client, add_generation):
+    generation = add_generation(status=Status.QUEUED)
+    raw = f"not-a-uuid,{generation.pk},,../../etc"
+    response = updates(owner_client, 0, raw_ids=raw)
+    assert response.status_code == 200
+    assert f'id="gen-{generation.pk}"' in response.content.decode()
