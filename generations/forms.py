@@ -236,7 +236,7 @@ class GenerationForm(forms.Form):
     def clean_reference_image(self) -> UploadedFile[Any] | None:
         upload: UploadedFile[Any] | None = self.cleaned_data.get("reference_image")
         name = self.add_prefix("reference_image")
-        chosen = self.files.getlist(name) if hasattr(self.files, "getlist") else [upload]
+        chosen: list[Any] = self.files.getlist(name) if hasattr(self.files, "getlist") else [upload]
         if len(chosen) > 1:
             raise ValidationError(_("Choose only one image."), code="too_many_files")
         if not upload:

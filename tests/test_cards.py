@@ -205,3 +205,39 @@ def test_bad_ids_are_ignored(owner_client, add_generation):
     response = updates(owner_client, 0, raw_ids=raw)
     assert response.status_code == 200
     assert f'id="gen-{generation.pk}"' in response.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_card_appears_and_updates_without_a_reload(live_server, page, owner, password, tmp_path):
+    from playwright.sync_api import expect
+
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+
+    page.fill("#id_prompt", "😀 abc ")
+    expect(page.locator(".counter-value")).to_have_text("6")  # trimmed, UTF-16 units
+    image = tmp_path / "kite.png"
+    image.write_bytes(image_bytes())
+    page.set_input_files("#id_reference_image", str(image))
+    expect(page.locator(".reference-preview img")).to_be_visible()
+    page.locator("label[for=id_aspect_ratio_1]").click()
+    page.keyboard.press("ArrowRight")  # shape choices are real radios: keyboard works
+    page.click("#generation-form button[type=submit]")
+
+    expect(page.locator("article.card")).to_have_count(1)
+    generation = Generation.objects.get()
+    assert generation.aspect_ratio == "9:16"
+    assert generation.reference_image
+    expect(page.locator("#id_prompt")).to_have_value("")  # a fresh form
+
+    generation.transition(Status.PENDING, Status.FAILED, error_code="generation_failed")
+    card = page.locator(f"#gen-{generation.pk}")
+    expect(card).to_have_attribute("data-status", "failed", timeout=10_000)
+    expect(card).to_contain_text("Retry")
+    expect(page.locator("#card-poller")).not_to_have_attribute("hx-get", re.compile(".*"))
+    assert not [line for line in console if "Content Security Policy" in line]
