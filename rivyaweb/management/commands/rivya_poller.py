@@ -20,6 +20,8 @@ from generations import poller
 
 logger = logging.getLogger("rivyaweb.poller")
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 def positive_float(value: str) -> float:
     try:
@@ -70,15 +72,17 @@ class Command(BaseCommand):
         stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:
-            logger.info("Received %s, stopping after this round.", signal.strsignal(signum))
             stopping.set()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
         logger.info("Rivya poller started (interval %.1fs, batch %d).", interval, batch_size)
-        while not stopping.is_set():
-            if self.run_round(batch_size) < batch_size:
-                stopping.wait(interval)
+        try:
+            while not stopping.is_set():
+                if self.run_round(batch_size) < batch_size:
+                    stopping.wait(interval)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         logger.info("Rivya poller stopped.")
 
     def run_round(self, batch_size: int) -> int:
