@@ -430,3 +430,12 @@ def test_password_change(owner_client, owner, password):
 def test_password_change_requires_login(client):
     response = client.get(reverse("password_change"))
     assert response.status_code == 302
+
+
+def test_a_resubmit_after_back_makes_no_second_generation_even_much_later(owner_client):
+    data = {**VALID, "form_token": str(uuid.uuid4())}
+    post_home(owner_client, data)
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        response = post_home(owner_client, data)
+    assert response.status_code == 302
+    assert Generation.objects.count() == 1
