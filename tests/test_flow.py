@@ -97,6 +97,7 @@ def test_a_truncated_download_is_retried_to_the_right_checksum(make_generation, 
     assert generation.attempts >= 2
 
 
+@pytest.mark.s3
 def test_mirroring_into_s3_stores_everything_and_plays_from_a_presigned_url(
     make_generation, settings, s3_bucket
 ):
