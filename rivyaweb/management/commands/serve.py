@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from argparse import ArgumentParser, ArgumentTypeError
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -166,7 +167,9 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self.handle_signal)
 
-    def run(self, env: dict[str, str], cwd: Path, on_started: Any = None) -> int:
+    def run(
+        self, env: dict[str, str], cwd: Path, on_started: Callable[[], None] | None = None
+    ) -> int:
         """Return 0 after a requested stop, 1 when a child exited by itself."""
         failed: Child | None = None
         try:
