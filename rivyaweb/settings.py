@@ -4,6 +4,8 @@ Every variable is listed in ``.env.example`` and in the README. With nothing set
 the app runs on one machine: SQLite, local files, the built-in Rivya sandbox.
 """
 
+import hashlib
+import hmac
 import secrets
 import sys
 from pathlib import Path
@@ -198,6 +200,20 @@ if RIVYA_SANDBOX:
 RIVYA_WEBHOOK_SECRET = env_secret("RIVYA_WEBHOOK_SECRET")
 RIVYA_MEDIA_HOSTS = env_list("RIVYA_MEDIA_HOSTS")
 RIVYA_MODEL = "kling-2-6"
+
+if RIVYA_SANDBOX and not TESTING:
+    # The local run wires the sandbox's webhooks to this server's receiver, signed with a
+    # secret derived from SECRET_KEY so every process of the tree agrees on it.
+    RIVYA_WEBHOOK_SECRET = (
+        RIVYA_WEBHOOK_SECRET
+        or "whsec_"
+        + hmac.new(SECRET_KEY.encode(), b"rivyaweb-sandbox-webhooks", hashlib.sha256).hexdigest()[
+            :40
+        ]
+    )
+    _base = urlsplit(RIVYA_API_BASE)
+    SANDBOX_WEBHOOK_URL = f"{_base.scheme}://{_base.netloc}/rivya/webhook"
+    SANDBOX_WEBHOOK_SECRET = RIVYA_WEBHOOK_SECRET
 
 if urlsplit(RIVYA_API_BASE).scheme not in {"http", "https"}:
     raise ImproperlyConfigured("RIVYA_API_BASE must be an http:// or https:// URL.")
