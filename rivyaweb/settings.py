@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rivyaweb.env import (
     env_bool,
+    env_int,
     env_list,
     env_secret,
     env_str,
@@ -178,6 +179,18 @@ STORAGES = {
     },
 }
 
+# --- Cache --------------------------------------------------------------------
+# Redis when REDIS_URL is set: then every poller process shares one Rivya rate budget.
+# Without it each process keeps its own (right for the single poller of a local run).
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Background work --------------------------------------------------------
 TASKS = {
     "default": {
@@ -200,6 +213,10 @@ if RIVYA_SANDBOX:
 RIVYA_WEBHOOK_SECRET = env_secret("RIVYA_WEBHOOK_SECRET")
 RIVYA_MEDIA_HOSTS = env_list("RIVYA_MEDIA_HOSTS")
 RIVYA_MODEL = "kling-2-6"
+# Status reads per second, shared by all pollers when REDIS_URL is set.
+RIVYA_POLL_RATE = env_int("RIVYA_POLL_RATE", 5)
+# Largest video we keep; a longer download is stopped and the generation fails.
+RIVYA_MAX_VIDEO_BYTES = env_int("RIVYA_MAX_VIDEO_BYTES", 500 * 1024 * 1024)
 
 if RIVYA_SANDBOX and not TESTING:
     # The local run wires the sandbox's webhooks to this server's receiver, signed with a
