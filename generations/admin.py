@@ -26,7 +26,8 @@ class CreditEntryInline(admin.TabularInline[CreditEntry, Generation]):
     model = CreditEntry
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["created_at", "kind", "amount", "rivya_task_id", "note"]
+    fields = ("created_at", "kind", "amount", "rivya_task_id", "note")
+    readonly_fields = ("created_at", "kind", "amount", "rivya_task_id", "note")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
