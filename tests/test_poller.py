@@ -57,7 +57,9 @@ def test_rows_not_due_yet_are_left_alone(make_generation):
     assert generation.poll_count == 0
 
 
-def test_a_read_schedules_the_next_with_backoff(make_generation):
+def test_a_read_schedules_the_next_with_backoff(make_generation, settings):
+    # A long timeline, so the sandbox task is still in flight however slow this machine is.
+    settings.SANDBOX_PROCESSING_SECONDS = 600
     (generation,) = submitted(make_generation)
     now = later(5)
 
