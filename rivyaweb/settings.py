@@ -236,7 +236,8 @@ if urlsplit(RIVYA_API_BASE).scheme not in {"http", "https"}:
     raise ImproperlyConfigured("RIVYA_API_BASE must be an http:// or https:// URL.")
 
 # --- Security ---------------------------------------------------------------
-# Presigned playback URLs point at the S3 endpoint, which may be plain http locally.
+# Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,
+# which may be plain http locally.
 _s3_origin = (
     [f"{urlsplit(AWS_S3_ENDPOINT_URL).scheme}://{urlsplit(AWS_S3_ENDPOINT_URL).netloc}"]
     if AWS_S3_ENDPOINT_URL
@@ -246,7 +247,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.NONCE],
-    "img-src": [CSP.SELF, "data:", "blob:", "https:"],
+    "img-src": [CSP.SELF, "data:", "blob:", "https:", *_s3_origin],
     "media-src": [CSP.SELF, "blob:", "https:", *_s3_origin],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
