@@ -32,7 +32,6 @@ from tests.fixtures_app import image_bytes
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/shots"))  # noqa: S108
 PROMPT = "Một con diều đỏ bay trên ruộng lúa lúc bình minh, máy quay lia chậm"
 CARD_ORDER = ["pending", "submitting", "queued", "processing", "saving", "ready"]
 READY_TIMEOUT_MS = 60_000
@@ -145,6 +144,14 @@ def watched(page):
 
 
 @pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: SCREENSHOT_DIR when set (to look at them), else a temporary dir."""
+    path = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
 def reference_png(tmp_path) -> Path:
     path = tmp_path / "kite.png"
     path.write_bytes(REFERENCE_PNG)
@@ -178,7 +185,7 @@ def fill_form(page, image: Path) -> None:
     page.set_input_files("#id_reference_image", str(image))
 
 
-def submit_bad_file_then_the_image(page, not_an_image: Path, image: Path) -> None:
+def submit_bad_file_then_the_image(page, not_an_image: Path, image: Path, shots: Path) -> None:
     """A refused file answers with an error beside its field and keeps what was typed."""
     from playwright.sync_api import expect
 
@@ -191,10 +198,9 @@ def submit_bad_file_then_the_image(page, not_an_image: Path, image: Path) -> Non
     expect(page.locator("#id_aspect_ratio_1")).to_be_checked()
     expect(page.locator("#id_sound")).to_be_checked()
     assert Generation.objects.count() == 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
     # caret="initial": hiding the caret leaves style="" on every input, which htmx then
     # copies onto the swapped-in form, a CSP violation of the test's own making.
-    page.screenshot(path=str(SHOTS / "form-error.png"), full_page=True, caret="initial")
+    page.screenshot(path=str(shots / "form-error.png"), full_page=True, caret="initial")
 
     page.set_input_files("#id_reference_image", str(image))
     expect(page.locator(".reference-preview img")).to_be_visible()  # the preview, before submit
@@ -279,6 +285,7 @@ def test_a_video_is_made_and_plays_from_local_files(
     password,
     reference_png,
     not_an_image,
+    shots,
 ):
     page = watched
     ranged: list[tuple[str, int]] = []
@@ -291,7 +298,7 @@ def test_a_video_is_made_and_plays_from_local_files(
         ),
     )
     log_in(page, live_server.url, owner, password)
-    submit_bad_file_then_the_image(page, not_an_image, reference_png)
+    submit_bad_file_then_the_image(page, not_an_image, reference_png, shots)
 
     generation = watch_card_until_ready(page)
     video_path = reverse("generation_video", args=[generation.pk])
@@ -303,7 +310,7 @@ def test_a_video_is_made_and_plays_from_local_files(
     stored = media_root / generation.video.name
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == generation.video_sha256
     assert_no_problems(page)
-    page.screenshot(path=str(SHOTS / "home-ready.png"), full_page=True)
+    page.screenshot(path=str(shots / "home-ready.png"), full_page=True)
 
 
 @pytest.mark.s3
@@ -317,6 +324,7 @@ def test_a_video_is_made_into_s3_and_plays_from_a_presigned_url(
     password,
     reference_png,
     not_an_image,
+    shots,
 ):
     endpoint = s3_bucket.server.endpoint
     settings.STORAGES = {
@@ -341,7 +349,7 @@ def test_a_video_is_made_into_s3_and_plays_from_a_presigned_url(
         ),
     )
     log_in(page, live_server.url, owner, password)
-    submit_bad_file_then_the_image(page, not_an_image, reference_png)
+    submit_bad_file_then_the_image(page, not_an_image, reference_png, shots)
 
     generation = watch_card_until_ready(page)
     played = assert_plays_and_seeks(page)
@@ -365,3 +373,4 @@ def test_a_video_is_made_into_s3_and_plays_from_a_presigned_url(
     assert poster[:2] == b"\xff\xd8"
     assert re.search(r"/generations/[0-9a-f-]+/poster", page.content())
     assert_no_problems(page)
+    page.screenshot(path=str(shots / "home-ready-s3.png"), full_page=True)
