@@ -51,6 +51,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STOP_POLLING = 286
 
 
+# Anything later cannot be turned back into a datetime (it would overflow).
+MAX_VERSION = (datetime(9999, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+
+
 def version_of(moment: datetime | None) -> int:
     """A ``changed_at`` as whole microseconds since the epoch (0 for none)."""
     if moment is None:
@@ -90,7 +94,7 @@ def parse_version(value: str | None) -> int:
         version = int(value or 0)
     except ValueError:
         return 0
-    return version if 0 <= version < 2**62 else 0
+    return version if 0 <= version <= MAX_VERSION else 0
 
 
 def parse_ids(value: str | None) -> list[uuid.UUID]:
@@ -219,17 +223,21 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
     if not ids:
         return HttpResponse(render_poller(request, since, []), status=STOP_POLLING)
     since_moment = EPOCH + timedelta(microseconds=since)
+    visible = generations_for_user(request).filter(pk__in=ids)
+    # Only the user's own cards still in flight stay polled: an id of another team, or
+    # of no row at all, is dropped rather than echoed back forever. Read before the
+    # changes, so a card that finishes in between is sent rather than dropped.
+    in_flight = set(visible.filter(status__in=IN_FLIGHT).values_list("pk", flat=True))
     changed = list(
-        generations_for_user(request)
-        .filter(pk__in=ids)
-        .filter(Q(changed_at__gt=since_moment) | Q(status__in=TERMINAL))
-        .order_by("-created_at")
+        visible.filter(Q(changed_at__gt=since_moment) | Q(status__in=TERMINAL)).order_by(
+            "-created_at"
+        )
     )
+    changed_ids = {g.pk for g in changed}
+    still_polled = list(dict.fromkeys(str(i) for i in ids if i in in_flight - changed_ids))
     if not changed:
         return HttpResponse(status=204)
     version = max([since, *(version_of(g.changed_at) for g in changed)])
-    changed_ids = {str(g.pk) for g in changed}
-    still_polled = [str(i) for i in ids if str(i) not in changed_ids]
     still_polled += [str(g.pk) for g in changed if g.status in IN_FLIGHT]
     parts = [render_card(request, g, oob=True) for g in changed]
     parts.append(render_poller(request, version, still_polled))
