@@ -19,6 +19,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("sandbox/", include("sandbox.urls")),
     path("", include("generations.urls")),
 ]
