@@ -36,17 +36,28 @@ class Result:
 
 
 def measure(
-    subjects: dict[str, Callable[[], object]], *, repeat: int, block: float = 0.25
+    subjects: dict[str, Callable[[], object]],
+    *,
+    repeat: int,
+    block: float = 0.25,
+    before_round: Callable[[], object] | None = None,
 ) -> dict[str, Result]:
     """Time each callable over ``repeat`` rounds; return seconds per call for every round.
 
     Each callable is first run a few times (warm-up, and to choose how many calls make a
     block of about ``block`` seconds). The callables then take turns within every round,
     so a slow patch of the machine falls on all of them rather than on one.
+    ``before_round`` (untimed) puts back state that the callables use up.
     """
-    numbers = {name: _calibrate(fn, block) for name, fn in subjects.items()}
+    numbers = {}
+    for name, fn in subjects.items():
+        if before_round is not None:
+            before_round()
+        numbers[name] = _calibrate(fn, block)
     samples: dict[str, list[float]] = {name: [] for name in subjects}
     for _ in range(repeat):
+        if before_round is not None:
+            before_round()
         for name, fn in subjects.items():
             number = numbers[name]
             start = time.perf_counter()

@@ -1,0 +1,136 @@
+"""``mirror``: streaming a 64 MiB MP4 from a local HTTP server through ``mirror.download``.
+
+The payload has the shape of an MP4 file: an ``ftyp`` box, a small ``moov`` box and an
+``mdat`` box filling the rest, with sizes that add up, so ``check_boxes`` walks it to the
+end. (Its content is random bytes, so the PyAV probe that follows in ``mirror_result`` is
+not part of this; it reads only the index and a frame or two of a real video.)
+
+Subject: ``download(url, file)`` (host check, size cap, SHA-256 of every chunk, length
+and signature checks, 1 MiB chunks) followed by ``check_boxes(path, size)``.
+Baseline: ``httpx.stream("GET", url)`` copied to a file with ``iter_bytes()``, no checks.
+
+The server is ``http.server`` in a thread of the same process, as asked of a local
+stand-in, so it shares the interpreter with the client on both sides of the ratio.
+Peak Python memory is measured in a separate pass under ``tracemalloc`` (which slows
+allocation down, so that pass is not timed).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+from bench import measure, pct, table, times
+from generations import mirror
+
+SIZE = 64 * 1024 * 1024
+MOOV = 1024
+MIB = 1024 * 1024
+
+
+def run(*, repeat: int, tmp: Path) -> None:
+    print(
+        f"mirror: {SIZE // MIB} MiB MP4-shaped file from http.server on 127.0.0.1; "
+        f"median of {repeat} rounds"
+    )
+    served = tmp / "served"
+    served.mkdir(exist_ok=True)
+    make_payload(served / "video.mp4")
+    settings.RIVYA_MEDIA_HOSTS = ["127.0.0.1"]
+    with http_server(served) as base:
+        url = f"{base}/video.mp4"
+        target = tmp / "copy.mp4"
+        cases = {
+            "httpx.stream copy": lambda: plain_copy(url, target),
+            "download + check_boxes": lambda: checked_copy(url, target),
+        }
+        # Each case is checked once: the copy is whole and the checks pass.
+        for fn in cases.values():
+            fn()
+            assert target.stat().st_size == SIZE
+        results = measure(cases, repeat=repeat, block=0.0)
+        peaks = {name: peak_memory(fn) for name, fn in cases.items()}
+    baseline = results["httpx.stream copy"]
+    rows = [
+        [
+            name,
+            f"{SIZE / MIB / result.median:,.0f}",
+            f"{result.median * 1000:.0f} ms",
+            pct(result.spread),
+            times(result.ratio(baseline)),
+            f"{peaks[name] / MIB:.2f} MiB",
+        ]
+        for name, result in results.items()
+    ]
+    header = ["copy", "MiB/s", "per file", "spread", "× plain copy", "peak Python memory"]
+    print(table(header, rows, left=1), flush=True)
+
+
+def make_payload(path: Path) -> None:
+    ftyp = box(b"ftyp", b"isom" + (512).to_bytes(4, "big") + b"isommp41")
+    moov = box(b"moov", bytes(MOOV - 8))
+    mdat_size = SIZE - len(ftyp) - len(moov)
+    block = os.urandom(MIB)
+    with path.open("wb") as fh:
+        fh.write(ftyp + moov + mdat_size.to_bytes(4, "big") + b"mdat")
+        left = mdat_size - 8
+        while left:
+            fh.write(block[: min(left, MIB)])
+            left -= min(left, MIB)
+    mirror.check_boxes(path, SIZE)  # the walk reaches exactly the end
+
+
+def box(kind: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def http_server(directory: Path) -> Iterator[str]:
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def plain_copy(url: str, target: Path) -> None:
+    with target.open("wb") as fh, httpx.stream("GET", url) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            fh.write(chunk)
+
+
+def checked_copy(url: str, target: Path) -> None:
+    with target.open("w+b") as fh:
+        fetched = mirror.download(url, fh)
+    mirror.check_boxes(target, fetched.size)
+
+
+def peak_memory(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated by Python while ``fn`` runs once."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
