@@ -40,6 +40,8 @@ REFERENCE_FORMATS = {
 STAGED_PREFIX = "uploads"
 STAGED_SALT = "generations.reference"
 STAGED_MAX_AGE = 24 * 3600
+# What the sound checkbox may send (nothing when unchecked).
+SOUND_VALUES = frozenset({None, "", "on", "true", "True", "1", "false", "False", "0"})
 
 
 def utf16_length(text: str) -> int:
@@ -250,11 +252,22 @@ class GenerationForm(forms.Form):
         token: uuid.UUID | None = self.cleaned_data.get("form_token")
         return token or uuid.uuid4()
 
+    def clean_sound(self) -> bool:
+        # A checkbox sends "on" or nothing; anything else did not come from this form.
+        if self.data.get(self.add_prefix("sound")) not in SOUND_VALUES:
+            raise ValidationError(_("Choose whether the video has sound."), code="invalid_sound")
+        return bool(self.cleaned_data.get("sound"))
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        # Hidden fields show no error of their own: a broken form token is replaced by a
+        # fresh one, a broken image token reads as an expired image.
+        if self._errors.pop("form_token", None) is not None:
+            cleaned["form_token"] = uuid.uuid4()
+        broken = self._errors.pop("reference_token", None) is not None
         token = cleaned.get("reference_token") or ""
-        if self.reference is None and token and not cleaned.get("reference_clear"):
-            self.reference = load_staged_reference(token, self.user)
+        if self.reference is None and (token or broken) and not cleaned.get("reference_clear"):
+            self.reference = load_staged_reference(token, self.user) if token else None
             if self.reference is None:
                 self.add_error(
                     "reference_image",
