@@ -262,9 +262,9 @@ class GenerationForm(forms.Form):
         cleaned = super().clean() or {}
         # Hidden fields show no error of their own: a broken form token is replaced by a
         # fresh one, a broken image token reads as an expired image.
-        if self._errors.pop("form_token", None) is not None:
+        if self.errors.pop("form_token", None) is not None:
             cleaned["form_token"] = uuid.uuid4()
-        broken = self._errors.pop("reference_token", None) is not None
+        broken = self.errors.pop("reference_token", None) is not None
         token = cleaned.get("reference_token") or ""
         if self.reference is None and (token or broken) and not cleaned.get("reference_clear"):
             self.reference = load_staged_reference(token, self.user) if token else None
