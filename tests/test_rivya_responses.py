@@ -1,0 +1,345 @@
+"""The background steps against a Rivya that answers wrongly, over real HTTP on loopback.
+
+A tiny threaded HTTP server plays Rivya; each test scripts its answers. The real tasks
+(``submit``, ``mirror``) and the poller run against it. Whatever it answers, the row ends in
+a sensible state with a human message (or keeps retrying with a notice), the ledger holds at
+most one entry of each kind, and nothing connects anywhere but loopback.
+"""
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from generations import poller, tasks
+from generations.models import CreditEntry, Generation, Status
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("app_media"),
+]
+
+KEY = "rvya_sk_test_x"
+TASK = "task_" + "R" * 24
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def as_json(status: int, body: object, **headers: str) -> Answer:
+    return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
+
+
+class FakeRivya:
+    """Answers each request with the first scripted handler whose path prefix matches."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Callable[[str, str], Answer]] = {}
+        self.requests: list[tuple[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                fake.requests.append((self.command, self.path))
+                for prefix, handler in fake.routes.items():
+                    if self.path.startswith(prefix):
+                        status, headers, body = handler(self.command, self.path)
+                        break
+                else:
+                    status, headers, body = as_json(
+                        404, {"error": {"code": "not_found", "message": "no"}}
+                    )
+                self.send_response(status)
+                headers = dict(headers)
+                if headers.pop("X-No-Length", None) is None:
+                    headers.setdefault("Content-Length", str(len(body)))
+                else:
+                    self.close_connection = True
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def on(self, prefix: str, answer: Answer | Callable[[str, str], Answer]) -> None:
+        self.routes[prefix] = answer if callable(answer) else (lambda m, p: answer)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def rivya(settings):
+    fake = FakeRivya()
+    settings.RIVYA_API_BASE = f"{fake.url}/api/v1"
+    settings.RIVYA_SANDBOX = False
+    settings.RIVYA_API_KEY = KEY
+    settings.RIVYA_MEDIA_HOSTS = []
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Record every outgoing connection; anything but loopback fails the test."""
+    seen: list[object] = []
+    original = socket.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        seen.append(address[0])
+        assert address[0] in {"127.0.0.1", "localhost", "::1"}, f"connected to {address}"
+        return original(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    return seen
+
+
+def one_reserve_at_most(generation: Generation) -> None:
+    for kind in CreditEntry.Kind.values:
+        count = CreditEntry.objects.filter(generation=generation, kind=kind).count()
+        assert count <= 1, (kind, count)
+
+
+# --- submit -----------------------------------------------------------------------------------
+
+
+def submit(generation: Generation) -> Generation:
+    tasks.submit.call(str(generation.pk))
+    generation.refresh_from_db()
+    return generation
+
+
+def retrying(generation: Generation, notice: str) -> None:
+    assert generation.status == Status.SUBMITTING
+    assert generation.notice == notice
+    assert generation.lease_owner == tasks.ENQUEUED
+    # The poller re-drives it if the scheduled retry is lost; never in a year's time.
+    latest = timezone.now() + timedelta(seconds=tasks.RETRY_CAP) + tasks.REDRIVE_GRACE
+    assert generation.lease_until <= latest + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, {"Content-Type": "application/json"}, b"<html>not json</html>"),
+        as_json(200, {"status": "queued"}),
+        as_json(200, {"error": {"code": "validation_failed", "message": "bad"}}),
+        as_json(200, ["a", "list"]),
+        (200, {"Content-Type": "application/json"}, b'{"pad": "' + b"x" * 5_000_000 + b'"}'),
+        (200, {"Content-Type": "application/json"}, b"\xff\xfe\x00\x01"),
+    ],
+    ids=["not-json", "no-id", "error-envelope", "list", "huge", "binary"],
+)
+def test_submit_keeps_retrying_an_unreadable_answer_with_a_notice(rivya, make_generation, answer):
+    rivya.on("/api/v1/generations", answer)
+    generation = submit(make_generation())
+    retrying(generation, tasks.NOTICE_UNAVAILABLE)
+    assert not CreditEntry.objects.exists()
+
+
+def test_submit_gives_up_with_a_message_after_500_forever(rivya, make_generation):
+    rivya.on("/api/v1/generations", as_json(500, {"error": {"code": "boom", "message": "x"}}))
+    generation = make_generation()
+    for _ in range(tasks.SUBMIT_MAX_ATTEMPTS):
+        generation = submit(generation)
+    assert generation.status == Status.FAILED
+    assert generation.error_message == tasks.MESSAGE_SUBMIT_GAVE_UP
+    assert generation.lease_owner == ""
+    posts = [r for r in rivya.requests if r[0] == "POST"]
+    assert len(posts) == tasks.SUBMIT_MAX_ATTEMPTS  # one call per attempt, no hidden retries
+    assert not CreditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "retry_after", ["-5", "999999", "abc", "Wed, 21 Oct 2099 07:28:00 GMT", ""]
+)
+def test_rate_limits_with_absurd_retry_after_retry_soon_with_a_notice(
+    rivya, make_generation, retry_after
+):
+    body = {"error": {"code": "rate_limited", "message": "slow down"}}
+    rivya.on("/api/v1/generations", as_json(429, body, **{"Retry-After": retry_after}))
+    generation = submit(make_generation())
+    retrying(generation, tasks.NOTICE_RATE_LIMITED)
+
+
+def test_an_invalid_key_rejects_with_a_message_that_does_not_carry_the_key(rivya, make_generation):
+    body = {"error": {"code": "api_key_invalid", "message": f"Key {KEY} is not valid."}}
+    rivya.on("/api/v1/generations", as_json(401, body))
+    generation = submit(make_generation())
+    assert generation.status == Status.REJECTED
+    assert generation.error_code == "api_key_invalid"
+    assert generation.error_message
+    assert KEY not in generation.error_message
+    assert not CreditEntry.objects.exists()
+
+
+def test_an_unknown_status_is_accepted_and_reserved_once(rivya, make_generation):
+    created = {"id": TASK, "status": "warming_up", "reserved_credits": 40}
+    rivya.on("/api/v1/generations", as_json(200, created))
+    generation = submit(make_generation())
+    assert generation.status == Status.QUEUED
+    assert generation.rivya_task_id == TASK
+    submit(generation)  # a duplicate run changes nothing
+    assert CreditEntry.objects.filter(generation=generation, kind="reserve").count() == 1
+
+    # The poller keeps the row in flight while Rivya reports a status it does not know.
+    rivya.on(f"/api/v1/generations/{TASK}", as_json(200, {"id": TASK, "status": "mystery"}))
+    poller.poll_due(now=timezone.now() + timedelta(minutes=1))
+    generation.refresh_from_db()
+    assert generation.status == Status.QUEUED
+    assert generation.next_poll_at is not None
+    assert generation.lease_owner == ""
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, {}, b"not json"),
+        as_json(200, {"status": "succeeded"}),
+        as_json(401, {"error": {"code": "api_key_invalid", "message": KEY}}),
+        as_json(500, {}),
+    ],
+    ids=["not-json", "no-id", "bad-key", "500"],
+)
+def test_the_poller_releases_the_row_whatever_the_read_says(rivya, make_generation, answer):
+    generation = make_generation(
+        status=Status.PROCESSING,
+        rivya_task_id=TASK,
+        reserved_credits=40,
+        next_poll_at=timezone.now(),
+    )
+    rivya.on(f"/api/v1/generations/{TASK}", answer)
+    poller.poll_due(now=timezone.now() + timedelta(minutes=1))
+    generation.refresh_from_db()
+    assert generation.status == Status.PROCESSING
+    assert generation.lease_owner == ""
+    assert generation.next_poll_at > timezone.now()
+    assert KEY not in generation.notice
+    one_reserve_at_most(generation)
+
+
+# --- mirror -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saving(make_generation):
+    return make_generation(
+        status=Status.SAVING, rivya_task_id=TASK, reserved_credits=40, final_credits=30
+    )
+
+
+def succeeded(url: object) -> Answer:
+    return as_json(200, {"id": TASK, "status": "succeeded", "result": {"primary_url": url}})
+
+
+def mirror(generation: Generation) -> Generation:
+    tasks.mirror.call(str(generation.pk))
+    generation.refresh_from_db()
+    return generation
+
+
+def failed_for_good(generation: Generation, code: str) -> None:
+    assert generation.status == Status.FAILED, (generation.status, generation.notice)
+    assert generation.error_code == code
+    assert generation.error_message
+    assert KEY not in generation.error_message
+    assert generation.lease_owner == ""
+    assert not generation.video
+    entries = CreditEntry.objects.filter(generation=generation)
+    assert [(e.kind, e.amount) for e in entries] == [("settle", 10)]
+
+
+def test_succeeded_without_a_result_fails_with_a_message(rivya, saving):
+    rivya.on(
+        f"/api/v1/generations/{TASK}",
+        as_json(200, {"id": TASK, "status": "succeeded", "result": None}),
+    )
+    failed_for_good(mirror(saving), "no_result")
+    mirror(saving)  # a re-run settles nothing twice
+    assert CreditEntry.objects.filter(generation=saving).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://10.0.0.1/video.mp4", "media_host_refused"),
+        ("http://169.254.169.254/latest/meta-data", "media_host_refused"),
+        ("https://media.evil.example/video.mp4", "media_host_refused"),
+        ("http://localhost/video.mp4", "media_host_refused"),
+        ("file:///etc/passwd", "media_url_refused"),
+        ("ftp://127.0.0.1/video.mp4", "media_url_refused"),
+        ("http://user:pw@127.0.0.1/video.mp4", "media_url_refused"),
+        (12345, "media_url_refused"),
+    ],
+)
+def test_result_urls_on_disallowed_hosts_are_refused_before_connecting(
+    rivya, saving, loopback_only, url, code
+):
+    rivya.on(f"/api/v1/generations/{TASK}", succeeded(url))
+    failed_for_good(mirror(saving), code)
+    # Only the status read went out, to the fake Rivya.
+    assert [r[1] for r in rivya.requests] == [f"/api/v1/generations/{TASK}"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://10.0.0.1/video.mp4", "http://localhost:{port}/media/v.mp4", "file:///etc/passwd"],
+)
+def test_redirects_to_disallowed_hosts_are_not_followed(rivya, saving, target):
+    rivya.on(f"/api/v1/generations/{TASK}", succeeded(f"{rivya.url}/media/v.mp4"))
+    rivya.on("/media/v.mp4", (302, {"Location": target.format(port=rivya.port)}, b""))
+    failed_for_good(
+        mirror(saving), "media_url_refused" if "file" in target else "media_host_refused"
+    )
+    assert [r[1] for r in rivya.requests].count("/media/v.mp4") == 1
+
+
+def test_a_redirect_loop_ends(rivya, saving):
+    rivya.on(f"/api/v1/generations/{TASK}", succeeded(f"{rivya.url}/media/v.mp4"))
+    rivya.on("/media/v.mp4", (302, {"Location": f"{rivya.url}/media/v.mp4"}, b""))
+    failed_for_good(mirror(saving), "download_failed")
+
+
+def test_html_instead_of_mp4_is_refused(rivya, saving):
+    rivya.on(f"/api/v1/generations/{TASK}", succeeded(f"{rivya.url}/media/v.mp4"))
+    rivya.on("/media/v.mp4", (200, {"Content-Type": "video/mp4"}, b"<!doctype html><p>hi"))
+    failed_for_good(mirror(saving), "not_mp4")
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_a_video_over_the_cap_is_refused(rivya, saving, settings, announced):
+    settings.RIVYA_MAX_VIDEO_BYTES = 1000
+    body = b"\0\0\0\x18ftypmp42" + b"\0" * 5000
+    rivya.on(f"/api/v1/generations/{TASK}", succeeded(f"{rivya.url}/media/v.mp4"))
+    if announced:
+        rivya.on("/media/v.mp4", (200, {}, body))
+    else:
+        # No Content-Length: the cap must hold while streaming.
+        rivya.on("/media/v.mp4", (200, {"X-No-Length": "1", "Connection": "close"}, body))
+    generation = mirror(saving)
+    failed_for_good(generation, "video_too_large")
+
+
+def test_a_status_read_that_fails_keeps_retrying_with_a_notice(rivya, saving):
+    rivya.on(f"/api/v1/generations/{TASK}", as_json(503, {}))
+    generation = mirror(saving)
+    assert generation.status == Status.SAVING
+    assert generation.notice == tasks.NOTICE_DOWNLOAD_RETRY
+    assert generation.lease_owner == tasks.ENQUEUED
+    assert not CreditEntry.objects.exists()
