@@ -170,7 +170,7 @@ def log_in(page, base_url: str, user, password: str) -> None:
     assert urlsplit(page.url).path == reverse("login")  # login is required
     page.fill("#id_username", user.get_username())
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # the top bar has the language buttons
     page.wait_for_url(f"{base_url}{reverse('home')}")
 
 

@@ -217,7 +217,7 @@ def test_card_appears_and_updates_without_a_reload(live_server, page, owner, pas
     page.goto(f"{live_server.url}{reverse('login')}")
     page.fill("#id_username", owner.username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # the top bar has the language buttons
 
     page.fill("#id_prompt", "😀 abc ")
     expect(page.locator(".counter-value")).to_have_text("6")  # trimmed, UTF-16 units
