@@ -24,9 +24,8 @@ fmt:
 check:  ## Django's deployment checks plus ours (generations.E001…)
 	uv run manage.py check --deploy
 
-bench:
-	@if [ -d bench ] && [ -f bench/__main__.py ]; then uv run python -m bench; \
-	else echo "No benchmarks yet (bench/__main__.py)."; fi
+bench:  ## All benchmarks on a throw-away SQLite database (docs/benchmarks.md)
+	uv run python -m bench
 
 lock:  ## The hashed lock the Docker image installs from
 	uv export --no-emit-project --no-dev --format requirements-txt -o requirements.lock
