@@ -57,7 +57,10 @@ def generations_for_user(request: HttpRequest) -> GenerationQuerySet:
     user = request.user
     if not user.is_authenticated:
         return Generation.objects.none()
-    return Generation.objects.filter(team__memberships__user=user)
+    # A subquery on the user's teams rather than a join through memberships: the planner
+    # then looks generations up by primary key or by team, never walks a team's rows.
+    team_ids = Membership.objects.filter(user=user).values("team_id")
+    return Generation.objects.filter(team_id__in=team_ids)
 
 
 def get_generation_for_user(request: HttpRequest, pk: Any) -> Generation:
