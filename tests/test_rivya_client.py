@@ -617,8 +617,7 @@ def test_retries_are_logged_with_attempt_and_wait(make_client, caplog):
 
     client.get_credits()
 
-    retry = caplog.records[0]
-    assert retry.name == "generations.rivya.client"
+    (retry,) = [r for r in caplog.records if r.name == "generations.rivya.client"]
     message = retry.getMessage()
     assert "GET /credits" in message
     assert "attempt 1" in message
