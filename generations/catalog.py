@@ -2,10 +2,12 @@
 
 Pages show the price before submit without calling Rivya inside the request: they read
 ``CatalogEntry`` rows, which the ``refresh_catalog`` task fills from ``GET /models``.
-When nothing has been fetched yet the cost is unknown and a refresh is queued.
+When nothing has been fetched yet the cost is unknown and a refresh is queued; an entry
+older than ``MAX_AGE`` is shown while a refresh is queued.
 """
 
 import logging
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
@@ -17,17 +19,18 @@ from generations.rivya import client_from_settings
 
 logger = logging.getLogger(__name__)
 
-# How often a page may queue a refresh while the catalog is still empty.
+# How often a page may queue a refresh while the catalog is empty or stale.
 REFRESH_THROTTLE_SECONDS = 60
+# Prices can change: an entry older than this is still shown, and a refresh is queued.
+MAX_AGE = timedelta(hours=6)
 
 
 def model_cost(model_id: str) -> int | None:
     """The catalog's base credits for ``model_id``, or ``None`` when not known yet."""
     entry = CatalogEntry.objects.filter(model_id=model_id).first()
-    if entry is None:
+    if entry is None or entry.fetched_at < timezone.now() - MAX_AGE:
         request_refresh()
-        return None
-    return entry.base_credits
+    return entry.base_credits if entry is not None else None
 
 
 def request_refresh() -> None:
