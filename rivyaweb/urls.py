@@ -4,13 +4,20 @@ from django.urls import include, path
 
 from rivyaweb import views
 
+# Django's form views treat PUT like POST; ours answer only what a browser sends.
+FORM_METHODS = ["get", "post", "head", "options"]
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(http_method_names=FORM_METHODS),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
+        auth_views.PasswordChangeView.as_view(http_method_names=FORM_METHODS),
         name="password_change",
     ),
     path(
