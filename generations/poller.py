@@ -253,6 +253,11 @@ def _read_failed(row: Generation, exc: Exception, *, now: datetime, owner: str) 
         notice = tasks.NOTICE_RATE_LIMITED
     elif isinstance(exc, rivya.RivyaConnectionError | rivya.ServiceUnavailable):
         notice = tasks.NOTICE_UNAVAILABLE
+    elif isinstance(exc, rivya.AuthenticationError | rivya.PermissionDenied):
+        # Nothing is lost: the task goes on at Rivya, and reads resume once the key is fixed.
+        logger.error("generation %s: Rivya refused the API key (%s)", row.pk, exc.code)
+        notice = tasks.NOTICE_ACCESS_REFUSED
+        delay = CAP
     elif isinstance(exc, rivya.RivyaError):
         delay = CAP
     else:

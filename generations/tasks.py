@@ -59,6 +59,9 @@ FIRST_POLL_AFTER = timedelta(seconds=3)
 NOTICE_RATE_LIMITED = gettext_noop("Rivya is rate limiting us; retrying…")
 NOTICE_UNAVAILABLE = gettext_noop("Rivya is not answering right now; retrying…")
 NOTICE_DOWNLOAD_RETRY = gettext_noop("Saving the video failed; retrying…")
+NOTICE_ACCESS_REFUSED = gettext_noop(
+    "Rivya refused our access key; an administrator must check it. We keep checking."
+)
 MESSAGE_SUBMIT_GAVE_UP = gettext_noop("Rivya could not be reached; the video was not made.")
 MESSAGE_REFERENCE_MISSING = gettext_noop("The reference image could not be read.")
 

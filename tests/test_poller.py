@@ -235,3 +235,27 @@ def test_a_re_driven_submit_finishes_the_job_once(make_generation):
     generation.refresh_from_db()
     assert generation.status == Status.QUEUED
     assert sandbox_models.Generation.objects.count() == 1
+
+
+def test_a_refused_key_shows_a_notice_and_loses_nothing(make_generation, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 600
+    (generation,) = submitted(make_generation)
+    key = settings.RIVYA_API_KEY
+    # The sandbox's built-in account follows RIVYA_API_KEY in sandbox mode: leave it, so
+    # the wrong key is really unknown to the server.
+    settings.RIVYA_SANDBOX = False
+    settings.RIVYA_API_KEY = "rvya_sk_not_a_key_we_know"
+
+    assert poller.poll_due(now=later(5)) == 1
+
+    generation.refresh_from_db()
+    assert generation.status == Status.QUEUED
+    assert generation.notice == tasks.NOTICE_ACCESS_REFUSED
+    assert (generation.next_poll_at - later(5)).total_seconds() == pytest.approx(poller.CAP, abs=1)
+    assert "rvya_sk_" not in generation.notice
+
+    settings.RIVYA_SANDBOX, settings.RIVYA_API_KEY = True, key
+    assert poller.poll_due(now=later(60)) == 1
+    generation.refresh_from_db()
+    assert generation.status in {Status.QUEUED, Status.PROCESSING}
+    assert generation.notice == ""
