@@ -57,6 +57,7 @@ def create_generation(
         if reference is not None:
             generation.reference_mime = reference.mime
             generation.reference_name = reference.name
+            generation.reference_sha256 = reference.sha256
             generation.reference_image.save(
                 reference.name, ContentFile(reference.content), save=False
             )
@@ -97,8 +98,8 @@ def _duplicate_of(
         duration=data["duration"],
         sound=data["sound"],
         aspect_ratio=data["aspect_ratio"],
-        reference_name=reference.name if reference else "",
-        reference_mime=reference.mime if reference else "",
+        # The same picture, whatever it was called.
+        reference_sha256=reference.sha256 if reference else "",
         created_at__gte=timezone.now() - DUPLICATE_WINDOW,
     )
     return recent.order_by("-created_at").first()

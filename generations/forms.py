@@ -7,6 +7,7 @@ or the browser's MIME type. A valid image survives a form error: its bytes are k
 in storage under a generated key and the page carries a signed token for them.
 """
 
+import hashlib
 import io
 import uuid
 import warnings
@@ -59,6 +60,10 @@ class ReferenceImage:
     name: str
     width: int
     height: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
 
 
 def decode_reference(data: bytes, filename: str) -> ReferenceImage:

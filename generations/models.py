@@ -142,6 +142,7 @@ class Generation(models.Model):
     )
     reference_mime = models.CharField(max_length=32, blank=True)
     reference_name = models.CharField(max_length=255, blank=True)
+    reference_sha256 = models.CharField(max_length=64, blank=True)
     # Guards against double submission: one row per rendered form.
     form_token = models.UUIDField(null=True, blank=True, editable=False)
 

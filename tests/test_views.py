@@ -252,6 +252,25 @@ def test_the_same_inputs_later_make_a_new_generation(owner_client):
     assert Generation.objects.count() == 2
 
 
+def test_two_different_pictures_with_one_file_name_are_not_duplicates(owner_client):
+    for color in [(200, 0, 0), (0, 0, 200)]:
+        picture = SimpleUploadedFile("photo.png", image_bytes(color=color), "image/png")
+        post_home(
+            owner_client,
+            {**VALID, "form_token": str(uuid.uuid4()), "reference_image": picture},
+        )
+    assert Generation.objects.count() == 2
+
+
+def test_the_same_picture_under_another_name_is_a_duplicate(owner_client):
+    for name in ["a.png", "b.png"]:
+        picture = SimpleUploadedFile(name, image_bytes(), "image/png")
+        post_home(
+            owner_client, {**VALID, "form_token": str(uuid.uuid4()), "reference_image": picture}
+        )
+    assert Generation.objects.count() == 1
+
+
 def test_a_different_prompt_is_not_a_duplicate(owner_client):
     post_home(owner_client, {**VALID, "form_token": str(uuid.uuid4())})
     post_home(owner_client, {**VALID, "prompt": "Another", "form_token": str(uuid.uuid4())})
