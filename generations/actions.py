@@ -34,48 +34,55 @@ def create_generation(
     the same form was already used, or identical inputs arrived moments ago.
     """
     form_token = data.get("form_token")
-    with transaction.atomic():
-        # Serialises submissions of one team, so two parallel requests see each other.
-        Team.objects.select_for_update().filter(pk=team.pk).first()
-        existing = _duplicate_of(team, user, data, reference, retry_of)
-        if existing is not None:
-            return existing, False
-        generation = Generation(
-            team=team,
-            created_by=user,
-            retry_of=retry_of,
-            prompt=data["prompt"],
-            duration=data["duration"],
-            sound=data["sound"],
-            aspect_ratio=data["aspect_ratio"],
-            form_token=form_token,
-            # The submit task may claim it at once; the poller re-drives it if the
-            # queued task gets lost.
-            lease_owner=tasks.ENQUEUED,
-            lease_until=timezone.now() + tasks.REDRIVE_GRACE,
-        )
-        if reference is not None:
-            generation.reference_mime = reference.mime
-            generation.reference_name = reference.name
-            generation.reference_sha256 = reference.sha256
-            generation.reference_image.save(
-                reference.name, ContentFile(reference.content), save=False
-            )
-        try:
-            with transaction.atomic():
-                generation.save(force_insert=True)
-        except IntegrityError:
-            # The same form token won a race in another request.
-            if reference is not None:
-                generation.reference_image.delete(save=False)
-            existing = Generation.objects.filter(created_by=user, form_token=form_token).first()
+    generation = Generation(
+        team=team,
+        created_by=user,
+        retry_of=retry_of,
+        prompt=data["prompt"],
+        duration=data["duration"],
+        sound=data["sound"],
+        aspect_ratio=data["aspect_ratio"],
+        form_token=form_token,
+        # The submit task may claim it at once; the poller re-drives it if the
+        # queued task gets lost.
+        lease_owner=tasks.ENQUEUED,
+    )
+    if reference is not None:
+        # Stored before the transaction, so no database lock is held during an upload
+        # (to S3, say); a submission that turns out to be a duplicate removes it again.
+        generation.reference_mime = reference.mime
+        generation.reference_name = reference.name
+        generation.reference_sha256 = reference.sha256
+        generation.reference_image.save(reference.name, ContentFile(reference.content), save=False)
+    try:
+        with transaction.atomic():
+            # Serialises submissions of one team, so two parallel requests see each other.
+            Team.objects.select_for_update().filter(pk=team.pk).first()
+            existing = _duplicate_of(team, user, data, reference, retry_of)
             if existing is None:
-                raise
-            return existing, False
-        generation_id = str(generation.pk)
-        transaction.on_commit(lambda: tasks.submit.enqueue(generation_id))
+                generation.lease_until = timezone.now() + tasks.REDRIVE_GRACE
+                generation.save(force_insert=True)
+                generation_id = str(generation.pk)
+                transaction.on_commit(lambda: tasks.submit.enqueue(generation_id))
+    except IntegrityError:
+        # The same form token won a race in another request.
+        existing = Generation.objects.filter(created_by=user, form_token=form_token).first()
+        if existing is None:
+            _discard_reference(generation)
+            raise
+    except BaseException:
+        _discard_reference(generation)
+        raise
+    if existing is not None:
+        _discard_reference(generation)
+        return existing, False
     logger.info("generation %s created by user %s", generation.pk, user.pk)
     return generation, True
+
+
+def _discard_reference(generation: Generation) -> None:
+    if generation.reference_image:
+        generation.reference_image.delete(save=False)
 
 
 def _duplicate_of(

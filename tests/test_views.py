@@ -269,6 +269,15 @@ def test_the_same_picture_under_another_name_is_a_duplicate(owner_client):
             owner_client, {**VALID, "form_token": str(uuid.uuid4()), "reference_image": picture}
         )
     assert Generation.objects.count() == 1
+    # The duplicate's copy of the picture is not left behind in storage.
+    generation = Generation.objects.get()
+    folder = f"teams/{generation.team_id}/generations"
+    kept = [
+        name
+        for pk in default_storage.listdir(folder)[0]
+        for name in default_storage.listdir(f"{folder}/{pk}")[1]
+    ]
+    assert kept == [generation.reference_image.name.rsplit("/", 1)[1]]
 
 
 def test_a_different_prompt_is_not_a_duplicate(owner_client):
