@@ -18,7 +18,8 @@ pytestmark = [
     pytest.mark.usefixtures("fast_passwords", "app_media"),
 ]
 
-API_KEY = "rvya_sk_FAKEapikey0000SECRETa1b2c3"
+# Built from parts, so no tracked file holds anything shaped like a real key.
+API_KEY = "rvya_sk_" + "FAKEapikey0000SECRETa1b2c3"
 WEBHOOK_SECRET = "whsec_FAKEwebhook0000SECRETd4e5f6"
 AWS_SECRET = "awsFAKEsecret0000SECRETg7h8i9"
 SECRET_KEY = "django-FAKE-secret-key-0000-SECRET-j0k1l2m3n4o5"
@@ -126,9 +127,5 @@ def test_no_real_key_is_committed():
         check=False,
     )
     assert found.returncode in {0, 1}, found.stderr
-    # This file's fake key is the only allowed match; it is recognisably fake.
-    hits = [
-        line for line in found.stdout.splitlines() if not line.startswith("tests/test_secrets.py:")
-    ]
-    assert hits == [], hits
+    assert found.stdout == "", found.stdout
     assert "FAKE" in API_KEY and re.fullmatch(r"rvya_sk_[A-Za-z0-9]+", API_KEY)
