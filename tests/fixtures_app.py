@@ -40,18 +40,9 @@ def huge_png(width: int = 20_000, height: int = 20_000) -> bytes:
 
 
 @pytest.fixture
-def app_media(settings, tmp_path):
-    """The default storage on local files in a temporary directory."""
-    root = tmp_path / "app-media"
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root},
-        },
-    }
-    return root
+def app_media(media_root):
+    """The default storage on local files in a temporary directory (see tests/background.py)."""
+    return media_root
 
 
 @pytest.fixture
