@@ -12,6 +12,7 @@ import io
 import uuid
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
@@ -171,6 +173,27 @@ def delete_staged_reference(token: str, user: Any) -> None:
     info = staged_reference_info(token, user)
     if info is not None:
         default_storage.delete(info["k"])
+
+
+def prune_staged_references(*, now: datetime | None = None) -> int:
+    """Delete staged images older than their tokens can be; returns how many went.
+
+    A staged image lives only as long as the form error that kept it; its token expires
+    after ``STAGED_MAX_AGE``, so nothing can use an older file.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=STAGED_MAX_AGE)
+    removed = 0
+    try:
+        folders, _files = default_storage.listdir(STAGED_PREFIX)
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        for name in default_storage.listdir(f"{STAGED_PREFIX}/{folder}")[1]:
+            key = f"{STAGED_PREFIX}/{folder}/{name}"
+            if default_storage.get_modified_time(key) < cutoff:
+                default_storage.delete(key)
+                removed += 1
+    return removed
 
 
 class GenerationForm(forms.Form):
