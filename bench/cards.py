@@ -18,12 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bench import data, measure, ms, pct, per_second, table, times
+from bench import data, measure, table
 from generations.models import Status
 from generations.views import version_of
 
@@ -41,21 +39,8 @@ def run(*, repeat: int, tmp: Path) -> None:
     for size, analyzed in runs():
         cases = prepare(size, analyzed=analyzed)
         results = measure(cases, repeat=repeat)
-        baseline = results["healthz"]
-        for name, result in results.items():
-            rows.append(
-                [
-                    f"{size:,}{' analyzed' if analyzed else ''}",
-                    name,
-                    per_second(result.median),
-                    ms(result.median),
-                    pct(result.spread),
-                    times(result.ratio(baseline)),
-                    count_queries(cases[name]),
-                ]
-            )
-    header = ["team rows", "request", "req/s", "per request", "spread", "× healthz", "queries"]
-    print(table(header, rows), flush=True)
+        rows += data.request_rows(f"{size:,}{' analyzed' if analyzed else ''}", cases, results)
+    print(table(data.REQUEST_HEADER, rows), flush=True)
 
 
 def runs() -> list[tuple[int, bool]]:
@@ -120,9 +105,3 @@ def check(response: Any, status: int, marker: bytes) -> None:
     """The benchmark measures what it claims: the right answer, not an error page."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert marker in response.content, response.content[:500]
-
-
-def count_queries(request: Callable[[], Any]) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        request()
-    return len(queries)

@@ -6,14 +6,17 @@ Imported only after ``django.setup()`` (``bench/__main__.py`` does that first).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench import Result, ms, pct, per_second, times
 from generations.models import Generation, Membership, Status, Team
 
 PROMPT = (
@@ -101,3 +104,31 @@ def analyze() -> None:
 
 def is_sqlite() -> bool:
     return connection.vendor == "sqlite"
+
+
+REQUEST_HEADER = ["team rows", "request", "req/s", "per request", "spread", "× healthz", "queries"]
+
+
+def count_queries(request: Callable[[], Any]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        request()
+    return len(queries)
+
+
+def request_rows(
+    label: str, cases: Mapping[str, Callable[[], Any]], results: Mapping[str, Result]
+) -> list[list[object]]:
+    """One table row per request, timed against the ``healthz`` baseline of the same run."""
+    baseline = results["healthz"]
+    return [
+        [
+            label,
+            name,
+            per_second(result.median),
+            ms(result.median),
+            pct(result.spread),
+            times(result.ratio(baseline)),
+            count_queries(cases[name]),
+        ]
+        for name, result in results.items()
+    ]

@@ -14,12 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bench import data, measure, ms, pct, per_second, table, times
+from bench import data, measure, table
 from generations.models import Status
 
 SIZES = (1_000, 10_000)
@@ -34,21 +32,8 @@ def run(*, repeat: int, tmp: Path) -> None:
     for size in SIZES:
         cases = prepare(size, analyzed=not data.is_sqlite())
         results = measure(cases, repeat=repeat)
-        baseline = results["healthz"]
-        for name, result in results.items():
-            rows.append(
-                [
-                    f"{size:,}",
-                    name,
-                    per_second(result.median),
-                    ms(result.median),
-                    pct(result.spread),
-                    times(result.ratio(baseline)),
-                    count_queries(cases[name]),
-                ]
-            )
-    header = ["team rows", "request", "req/s", "per request", "spread", "× healthz", "queries"]
-    print(table(header, rows), flush=True)
+        rows += data.request_rows(f"{size:,}", cases, results)
+    print(table(data.REQUEST_HEADER, rows), flush=True)
 
 
 def prepare(size: int, *, analyzed: bool) -> dict[str, Callable[[], Any]]:
@@ -91,9 +76,3 @@ def prepare(size: int, *, analyzed: bool) -> dict[str, Callable[[], Any]]:
     assert b'id="card-poller"' in page.content
     assert client.get(healthz).status_code == 200
     return {"healthz": lambda: client.get(healthz), "home page": lambda: client.get(home)}
-
-
-def count_queries(request: Callable[[], Any]) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        request()
-    return len(queries)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from django.db import connection
 from django.db.models import F, Q
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench import data, measure, ms, pct, per_second, table, times
@@ -52,7 +51,7 @@ def run(*, repeat: int, tmp: Path) -> None:
                 ms(result.median),
                 pct(result.spread),
                 times(result.ratio(baseline)),
-                count_queries(cases[name]),
+                data.count_queries(cases[name]),
             ]
         )
     header = ["per batch of 50", "rows/s", "per batch", "spread", "× read", "queries"]
@@ -116,9 +115,3 @@ def prepare() -> tuple[dict[str, Callable[[], object]], Callable[[], object]]:
         "claim_due": claim,
         "claim_due + apply": claim_and_schedule,
     }, reset
-
-
-def count_queries(request: Callable[[], object]) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        request()
-    return len(queries)
