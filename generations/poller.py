@@ -63,12 +63,13 @@ def poll_due(*, now: datetime | None = None, limit: int = 50) -> int:
     """
     now = now or timezone.now()
     handled = redrive(now=now, limit=limit)
-    granted = take_budget(limit)
+    key = _budget_key()
+    granted = take_budget(limit, key=key)
     if not granted:
         return handled
     rows, owner = claim_due(now=now, limit=granted)
     if len(rows) < granted:
-        return_budget(granted - len(rows))
+        return_budget(granted - len(rows), key=key)
     if rows:
         for row, answer in zip(rows, read_all(rows), strict=True):
             try:
@@ -93,10 +94,14 @@ def _budget_key() -> str:
     return f"rivya:poll-budget:{int(time.time())}"
 
 
-def take_budget(wanted: int) -> int:
-    """Take up to ``wanted`` reads from this second's budget; return how many were granted."""
+def take_budget(wanted: int, *, key: str | None = None) -> int:
+    """Take up to ``wanted`` reads from this second's budget; return how many were granted.
+
+    Pass the same ``key`` to :func:`return_budget`, so reads given back after the second
+    rolled over go back to the second they were taken from.
+    """
     rate = int(getattr(settings, "RIVYA_POLL_RATE", DEFAULT_POLL_RATE))
-    key = _budget_key()
+    key = key or _budget_key()
     cache.add(key, 0, timeout=5)
     try:
         used = cache.incr(key, wanted)
@@ -105,13 +110,13 @@ def take_budget(wanted: int) -> int:
         used = wanted
     granted = max(0, min(wanted, rate - (used - wanted)))
     if granted < wanted:
-        return_budget(wanted - granted)
+        return_budget(wanted - granted, key=key)
     return granted
 
 
-def return_budget(unused: int) -> None:
+def return_budget(unused: int, *, key: str | None = None) -> None:
     with contextlib.suppress(ValueError):
-        cache.decr(_budget_key(), unused)
+        cache.decr(key or _budget_key(), unused)
 
 
 # --- Claiming ------------------------------------------------------------------------------

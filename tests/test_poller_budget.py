@@ -33,3 +33,17 @@ def test_two_processes_share_one_budget(redis_caches, monkeypatch):
     monkeypatch.setattr(poller, "cache", second)
     assert poller.take_budget(3) == 2
     assert poller.take_budget(1) == 0
+
+
+def test_reads_given_back_after_the_second_rolls_over_go_back_to_their_own_second(
+    redis_caches, monkeypatch
+):
+    first, _ = redis_caches
+    monkeypatch.setattr(poller, "cache", first)
+    with time_machine.travel("2026-11-24 12:00:00", tick=False) as traveller:
+        key = poller._budget_key()
+        assert poller.take_budget(5, key=key) == 5
+        traveller.shift(1)
+        poller.return_budget(5, key=key)
+        assert first.get(key) == 0
+        assert first.get(poller._budget_key()) is None
