@@ -5,13 +5,18 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import OperationalError
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from generations import poller
+from generations import forms, poller, tasks
+from tests.fixtures_app import image_bytes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,6 +78,47 @@ def test_the_loop_restores_the_signal_handlers_it_replaced(monkeypatch):
     monkeypatch.setattr(poller, "poll_due", stop_on_call(1, []))
     call_command("rivya_poller", "--interval", "0.01")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.django_db(transaction=True)  # the loop closes connections between rounds
+def test_housekeeping_runs_at_start_and_clears_expired_images_and_old_results(
+    monkeypatch, owner, app_media
+):
+    reference = forms.decode_reference(image_bytes(), "kite.png")
+    expired = forms.staged_reference_info(forms.stage_reference(reference, owner), owner)["k"]
+    fresh = forms.staged_reference_info(forms.stage_reference(reference, owner), owner)["k"]
+    long_ago = time.time() - forms.STAGED_MAX_AGE - 60
+    os.utime(default_storage.path(expired), (long_ago, long_ago))
+
+    old_result = tasks.mirror.enqueue("00000000-0000-0000-0000-000000000000").id
+    new_result = tasks.mirror.enqueue("00000000-0000-0000-0000-000000000001").id
+    DBTaskResult.objects.filter(id=old_result).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=15)
+    )
+    DBTaskResult.objects.filter(id=new_result).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=1)
+    )
+
+    monkeypatch.setattr(poller, "poll_due", stop_on_call(1, []))
+    call_command("rivya_poller", "--interval", "0.01")
+
+    assert not default_storage.exists(expired)
+    assert default_storage.exists(fresh)
+    assert [str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)] == [new_result]
+
+
+@in_process
+def test_failed_housekeeping_is_logged_and_polling_goes_on(monkeypatch, caplog):
+    def broken(**kwargs):
+        raise OSError("the bucket is unreachable")
+
+    calls = []
+    monkeypatch.setattr(forms, "prune_staged_references", broken)
+    monkeypatch.setattr(poller, "poll_due", stop_on_call(2, calls))
+    call_command("rivya_poller", "--interval", "0.01", "--housekeeping-every", "3600")
+
+    assert len(calls) == 2
+    assert caplog.text.count("Housekeeping failed") == 1
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -4,23 +4,31 @@ Each round calls ``generations.poller.poll_due()``; a round that handled a full 
 starts the next one at once, otherwise the loop sleeps ``--interval`` seconds. A signal
 lets the current round finish and then stops the loop, so no claimed row is abandoned
 half-way (its lease would expire anyway, but a clean stop does not wait for it).
+
+Between rounds, once at start and then every ``--housekeeping-every`` seconds, the loop
+also tidies up: it deletes staged reference images whose form tokens have expired
+(``prune_uploads``) and finished task results older than 14 days
+(``prune_db_task_results``). Both are safe to run from any number of pollers at once.
 """
 
 import logging
 import signal
 import threading
+import time
 from argparse import ArgumentParser, ArgumentTypeError
 from types import FrameType
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from generations import poller
+from generations import forms, poller
 
 logger = logging.getLogger("rivyaweb.poller")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+TASK_RESULTS_MIN_AGE_DAYS = 14
 
 
 def positive_float(value: str) -> float:
@@ -59,10 +67,22 @@ class Command(BaseCommand):
             default=50,
             help="Most generations handled in one round (default: 50).",
         )
+        parser.add_argument(
+            "--housekeeping-every",
+            type=positive_float,
+            default=3600.0,
+            help="Seconds between two rounds of housekeeping (default: 3600).",
+        )
         parser.add_argument("--once", action="store_true", help="Run one round, then exit.")
 
     def handle(
-        self, *args: Any, interval: float, batch_size: int, once: bool, **options: Any
+        self,
+        *args: Any,
+        interval: float,
+        batch_size: int,
+        housekeeping_every: float,
+        once: bool,
+        **options: Any,
     ) -> None:
         if once:
             # No error handling here: a failed single round exits non-zero.
@@ -76,8 +96,12 @@ class Command(BaseCommand):
 
         previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
         logger.info("Rivya poller started (interval %.1fs, batch %d).", interval, batch_size)
+        next_housekeeping = time.monotonic()
         try:
             while not stopping.is_set():
+                if time.monotonic() >= next_housekeeping:
+                    self.housekeeping()
+                    next_housekeeping = time.monotonic() + housekeeping_every
                 if self.run_round(batch_size) < batch_size:
                     stopping.wait(interval)
         finally:
@@ -95,5 +119,23 @@ class Command(BaseCommand):
             # the rows stay due and the next round tries again.
             logger.exception("Rivya poll round failed.")
             return 0
+        finally:
+            close_old_connections()
+
+    def housekeeping(self) -> None:
+        """Delete expired staged images and old task results; errors are logged, not raised."""
+        close_old_connections()
+        try:
+            removed = forms.prune_staged_references()
+            if removed:
+                logger.info("Housekeeping removed %d expired staged image(s).", removed)
+            call_command(
+                "prune_db_task_results",
+                queue_name="*",
+                min_age_days=TASK_RESULTS_MIN_AGE_DAYS,
+                verbosity=0,
+            )
+        except Exception:
+            logger.exception("Housekeeping failed; it runs again later.")
         finally:
             close_old_connections()
