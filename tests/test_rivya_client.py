@@ -1,3 +1,4 @@
+import gzip
 import io
 import json
 import logging
@@ -421,6 +422,70 @@ def test_success_body_that_is_not_json_is_malformed_and_not_retried(make_client,
     assert caught.value.retryable is False
     assert len(rivya.requests) == 1
     assert sleeps == []
+
+
+def huge_json(size):
+    return b'{"current_credits": 3, "pad": "' + b"x" * size + b'"}'
+
+
+class Endless(httpx.SyncByteStream):
+    """A body with no Content-Length that never ends; counts what was pulled from it."""
+
+    def __init__(self):
+        self.pulled = 0
+
+    def __iter__(self):
+        while True:
+            self.pulled += 65536
+            yield b" " * 65536
+
+
+def test_a_body_declared_too_large_is_refused_unread(make_client, sleeps):
+    body = huge_json(client_module.MAX_BODY_BYTES)
+    client, rivya = make_client(httpx.Response(200, content=body))
+
+    with pytest.raises(MalformedResponse) as caught:
+        client.get_credits()
+
+    assert "over" in str(caught.value) and caught.value.status == 200
+    assert len(rivya.requests) == 1 and sleeps == []
+
+
+def test_an_endless_body_is_cut_at_the_cap(make_client):
+    stream = Endless()
+    client, _ = make_client(httpx.Response(200, stream=stream))
+
+    with pytest.raises(MalformedResponse):
+        client.get_credits()
+
+    assert stream.pulled <= client_module.MAX_BODY_BYTES + 65536
+
+
+def test_a_compressed_body_is_capped_after_decompression(make_client):
+    bomb = gzip.compress(huge_json(client_module.MAX_BODY_BYTES * 4))
+    assert len(bomb) < client_module.MAX_BODY_BYTES
+    client, _ = make_client(httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"}))
+
+    with pytest.raises(MalformedResponse):
+        client.get_credits()
+
+
+def test_a_compressed_body_under_the_cap_is_decoded(make_client):
+    body = gzip.compress(json.dumps({"current_credits": 7}).encode())
+    client, _ = make_client(httpx.Response(200, content=body, headers={"Content-Encoding": "gzip"}))
+
+    assert client.get_credits().current_credits == 7
+
+
+def test_an_oversized_error_body_is_dropped_and_the_status_decides(make_client, sleeps):
+    page = b"<html>" + b"x" * client_module.MAX_BODY_BYTES + b"</html>"
+    client, rivya = make_client(
+        httpx.Response(502, content=page),
+        httpx.Response(200, json={"current_credits": 3}),
+    )
+
+    assert client.get_credits().current_credits == 3
+    assert len(rivya.requests) == 2 and len(sleeps) == 1
 
 
 def test_generation_without_status_is_malformed(make_client):

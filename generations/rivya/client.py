@@ -49,6 +49,7 @@ MAX_RETRIES = 4  # retries after the first attempt
 BACKOFF_BASE = 0.5  # seconds; the ceiling doubles with each retry...
 BACKOFF_CAP = 30.0  # ...up to this
 RETRY_AFTER_CAP = 60.0  # never wait longer than this, whatever Retry-After says
+MAX_BODY_BYTES = 1024 * 1024  # an API answer larger than this is refused unread, not buffered
 
 # Failures where the request may not have reached Rivya, or its answer was lost.
 # Safe to repeat because every creating call carries the same Idempotency-Key.
@@ -234,7 +235,7 @@ class Client:
                 rewind.seek(0)
             last = attempt > self.max_retries
             try:
-                response = self._http.request(method, path, auth=auth, **kwargs)
+                response = self._send(method, path, auth=auth, **kwargs)
             except RETRIED_TRANSPORT_ERRORS as exc:
                 if last:
                     raise self._connection_error(method, path, attempt, exc) from exc
@@ -265,6 +266,42 @@ class Client:
             )
             raise error
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, path: str, *, auth: Any, **kwargs: Any) -> httpx.Response:
+        """One attempt; the body is read up to :data:`MAX_BODY_BYTES`, never further.
+
+        An oversized success body raises :class:`MalformedResponse`; an oversized error body
+        (a proxy's error page, say) is dropped, so the status alone decides what it means.
+        """
+        request = self._http.build_request(method, path, **kwargs)
+        response = self._http.send(request, auth=auth, stream=True)
+        try:
+            body: bytes | None = _read_capped(response)
+        finally:
+            response.close()
+        if body is None:
+            self._log_too_large(response)
+            if response.is_success:
+                raise MalformedResponse(
+                    f"Rivya answered {response.status_code} with a body over "
+                    f"{MAX_BODY_BYTES} bytes.",
+                    status=response.status_code,
+                )
+            body = b""
+        # A complete response holding the decoded body, as a non-streaming request gives.
+        headers = response.headers.copy()
+        for name in ("content-encoding", "content-length", "transfer-encoding"):
+            headers.pop(name, None)
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+    def _log_too_large(self, response: httpx.Response) -> None:
+        logger.warning(
+            "rivya %s %s -> %s with a body over %d bytes; body dropped",
+            response.request.method,
+            response.request.url.path,
+            response.status_code,
+            MAX_BODY_BYTES,
+        )
 
     def _wait(
         self, method: str, path: str, attempt: int, reason: str, retry_after: float | None
@@ -310,6 +347,19 @@ def _segment(value: str) -> str:
     if not value:
         raise ValueError("An id is required.")
     return quote(value, safe="")
+
+
+def _read_capped(response: httpx.Response) -> bytes | None:
+    """The decoded body of a streamed response, or None once it passes the cap."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    for chunk in response.iter_bytes():  # decoded, so a gzip bomb is capped too
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
 
 
 def _decode(response: httpx.Response) -> Any:
