@@ -33,6 +33,20 @@ def model_cost(model_id: str) -> int | None:
     return entry.base_credits if entry is not None else None
 
 
+def refresh_if_stale() -> bool:
+    """Queue a refresh when the catalog is empty or older than ``MAX_AGE``; True if queued.
+
+    The poller's housekeeping calls this at start and then hourly, so the first page of a
+    fresh install already finds the price.
+    """
+    newest = CatalogEntry.objects.order_by("-fetched_at").values_list("fetched_at", flat=True)
+    fetched_at = newest.first()
+    if fetched_at is not None and fetched_at >= timezone.now() - MAX_AGE:
+        return False
+    refresh_catalog.enqueue()
+    return True
+
+
 def request_refresh() -> None:
     """Queue ``refresh_catalog`` at most once per throttle window (per process)."""
     if cache.add("generations:catalog-refresh", 1, REFRESH_THROTTLE_SECONDS):

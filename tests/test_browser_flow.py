@@ -177,7 +177,7 @@ def log_in(page, base_url: str, user, password: str) -> None:
 def fill_form(page, image: Path) -> None:
     from playwright.sync_api import expect
 
-    expect(page.locator("#generation-form .cost")).to_contain_text("55 credits")
+    expect(page.locator("#generation-form .cost")).to_contain_text("from 55 credits")
     page.fill("#id_prompt", PROMPT)
     page.locator("label[for=id_duration_0]").click()  # 5 seconds
     page.locator("label[for=id_aspect_ratio_1]").click()  # 16:9

@@ -1,19 +1,11 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from generations import catalog
 from generations.models import CatalogEntry
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def queued_refreshes():
@@ -51,3 +43,16 @@ def test_an_unknown_price_is_none_and_queues_a_refresh(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         assert catalog.model_cost("kling-2-6") is None
     assert queued_refreshes() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("age", "queued"),
+    [(None, True), (catalog.MAX_AGE + timedelta(minutes=1), True), (timedelta(hours=1), False)],
+    ids=["empty", "stale", "fresh"],
+)
+def test_housekeeping_queues_a_refresh_only_when_empty_or_stale(age, queued):
+    if age is not None:
+        entry(age)
+    assert catalog.refresh_if_stale() is queued
+    assert queued_refreshes() == int(queued)

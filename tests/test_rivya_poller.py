@@ -104,7 +104,12 @@ def test_housekeeping_runs_at_start_and_clears_expired_images_and_old_results(
 
     assert not default_storage.exists(expired)
     assert default_storage.exists(fresh)
-    assert [str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)] == [new_result]
+    finished = DBTaskResult.objects.filter(task_path="generations.tasks.mirror")
+    assert [str(pk) for pk in finished.values_list("id", flat=True)] == [new_result]
+    # The catalog is empty, so a refresh is queued for the worker.
+    assert DBTaskResult.objects.filter(
+        task_path="generations.catalog.refresh_catalog", status="READY"
+    ).exists()
 
 
 @in_process

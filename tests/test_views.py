@@ -73,7 +73,7 @@ def test_home_shows_the_form_with_its_fixed_labels(owner_client):
 def test_cost_comes_from_the_catalog(owner_client):
     CatalogEntry.objects.create(model_id="kling-2-6", base_credits=77, fetched_at=timezone.now())
     page = html(owner_client.get(reverse("home"), **EN))
-    assert "Cost: 77 credits" in page
+    assert "Cost: from 77 credits" in page
 
 
 def test_unknown_cost_queues_a_catalog_refresh(owner_client, django_capture_on_commit_callbacks):

@@ -6,9 +6,10 @@ lets the current round finish and then stops the loop, so no claimed row is aban
 half-way (its lease would expire anyway, but a clean stop does not wait for it).
 
 Between rounds, once at start and then every ``--housekeeping-every`` seconds, the loop
-also tidies up: it deletes staged reference images whose form tokens have expired
+also tidies up: it queues a refresh of Rivya's model catalog (the prices the form shows)
+when it is empty or stale, deletes staged reference images whose form tokens have expired
 (``prune_uploads``) and finished task results older than 14 days
-(``prune_db_task_results``). Both are safe to run from any number of pollers at once.
+(``prune_db_task_results``). All are safe to run from any number of pollers at once.
 """
 
 import logging
@@ -23,7 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from generations import forms, poller
+from generations import catalog, forms, poller
 
 logger = logging.getLogger("rivyaweb.poller")
 
@@ -123,9 +124,13 @@ class Command(BaseCommand):
             close_old_connections()
 
     def housekeeping(self) -> None:
-        """Delete expired staged images and old task results; errors are logged, not raised."""
+        """Refresh the catalog if stale, delete expired staged images and old task results.
+
+        Errors are logged, not raised: polling must go on whatever happens here.
+        """
         close_old_connections()
         try:
+            catalog.refresh_if_stale()
             removed = forms.prune_staged_references()
             if removed:
                 logger.info("Housekeeping removed %d expired staged image(s).", removed)
