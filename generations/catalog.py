@@ -14,7 +14,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from generations.models import CatalogEntry
+from generations.models import CatalogEntry, Generation, Team
 from generations.rivya import client_from_settings
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 REFRESH_THROTTLE_SECONDS = 60
 # Prices can change: an entry older than this is still shown, and a refresh is queued.
 MAX_AGE = timedelta(hours=6)
+# How far back team_prices() looks for what each duration and sound combination cost.
+PRICE_HISTORY_ROWS = 200
 
 
 def model_cost(model_id: str) -> int | None:
@@ -31,6 +33,24 @@ def model_cost(model_id: str) -> int | None:
     if entry is None or entry.fetched_at < timezone.now() - MAX_AGE:
         request_refresh()
     return entry.base_credits if entry is not None else None
+
+
+def team_prices(team: Team) -> dict[tuple[int, bool], int]:
+    """What Rivya last reserved for each (duration, sound) among the team's recent videos.
+
+    The catalog gives one base price, and Rivya does not say whether 10 s or sound costs
+    more; the team's own history does. One indexed query over the latest rows.
+    """
+    rows = (
+        Generation.objects.filter(team=team, reserved_credits__isnull=False)
+        .order_by("-created_at")
+        .values_list("duration", "sound", "reserved_credits")[:PRICE_HISTORY_ROWS]
+    )
+    prices: dict[tuple[int, bool], int] = {}
+    for duration, sound, credits in rows:
+        if credits is not None:  # excluded by the filter; this tells the type checker
+            prices.setdefault((duration, sound), credits)
+    return prices
 
 
 def refresh_if_stale() -> bool:

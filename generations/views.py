@@ -120,23 +120,42 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     else:
         form = GenerationForm(user=request.user)
     if request.htmx and request.method == "POST":
-        return render(request, "generations/home.html#generation-form", _form_context(form))
+        return render(request, "generations/home.html#generation-form", _form_context(form, team))
     version = team_version(team)
     cards = recent_cards(team)
     context = {
-        **_form_context(form),
+        **_form_context(form, team),
         "cards": cards,
         "poller": poller_context(version, in_flight_ids(cards)),
     }
     return render(request, "generations/home.html", context)
 
 
-def _form_context(form: GenerationForm) -> dict[str, Any]:
+def _form_context(form: GenerationForm, team: Team) -> dict[str, Any]:
     return {
         "form": form,
         "cost": catalog.model_cost(Generation._meta.get_field("model").get_default()),
+        "price_hints": _price_hints(form, team),
         "reference_max_mb": REFERENCE_MAX_BYTES // 1_000_000,
     }
+
+
+def _price_hints(form: GenerationForm, team: Team) -> list[dict[str, Any]]:
+    """One hint per (duration, sound) the team has paid for; the form's choice is shown."""
+    try:
+        duration = int(form["duration"].value())
+    except (TypeError, ValueError):
+        duration = 5
+    sound = bool(form["sound"].value())
+    return [
+        {
+            "duration": hint_duration,
+            "sound": hint_sound,
+            "credits": credits,
+            "shown": (hint_duration, hint_sound) == (duration, sound),
+        }
+        for (hint_duration, hint_sound), credits in sorted(catalog.team_prices(team).items())
+    ]
 
 
 def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpResponse:
@@ -168,7 +187,9 @@ def _card_inserted(
         form = GenerationForm(user=request.user)
         parts.append(
             render_to_string(
-                "generations/home.html#generation-form", _form_context(form), request=request
+                "generations/home.html#generation-form",
+                _form_context(form, team),
+                request=request,
             )
         )
     parts.append(render_card(request, generation, insert=True))

@@ -3,11 +3,13 @@
 import io
 import struct
 import zlib
+from datetime import timedelta
 
 import httpx
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from generations.accounts import ensure_personal_team
@@ -18,6 +20,23 @@ def image_bytes(fmt: str = "PNG", size=(64, 48), color=(200, 80, 40)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def paid(team, user, *, duration, sound, credits, minutes_ago=0, status=Status.READY):
+    """A generation for which Rivya reserved ``credits``, made ``minutes_ago``."""
+    generation = Generation.objects.create(
+        team=team,
+        created_by=user,
+        prompt="A red kite",
+        duration=duration,
+        sound=sound,
+        status=status,
+        reserved_credits=credits,
+    )
+    Generation.objects.filter(pk=generation.pk).update(
+        created_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
+    return generation
 
 
 def huge_png(width: int = 20_000, height: int = 20_000) -> bytes:

@@ -27,7 +27,7 @@ from generations import catalog, poller
 from generations.models import Generation, Status
 from sandbox import models as sandbox_models
 from tests.background import drain
-from tests.fixtures_app import image_bytes
+from tests.fixtures_app import image_bytes, paid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -374,3 +374,29 @@ def test_a_video_is_made_into_s3_and_plays_from_a_presigned_url(
     assert re.search(r"/generations/[0-9a-f-]+/poster", page.content())
     assert_no_problems(page)
     page.screenshot(path=str(shots / "home-ready-s3.png"), full_page=True)
+
+
+def test_the_price_hint_follows_the_chosen_duration_and_sound(
+    live_server, watched, owner, owner_team, password
+):
+    from playwright.sync_api import expect
+
+    # Failed ones (refunded, nothing to play); what Rivya reserved still tells the price.
+    paid(owner_team, owner, duration=5, sound=False, credits=55, status=Status.FAILED)
+    paid(owner_team, owner, duration=10, sound=True, credits=110, status=Status.FAILED)
+    page = watched
+    log_in(page, live_server.url, owner, password)
+    short_silent = page.locator('.price-hint[data-duration="5"][data-sound="off"]')
+    long_with_sound = page.locator('.price-hint[data-duration="10"][data-sound="on"]')
+    expect(short_silent).to_be_visible()
+    expect(long_with_sound).to_be_hidden()
+
+    page.locator("label[for=id_duration_1]").click()  # 10 seconds
+    page.check("#id_sound")
+    expect(long_with_sound).to_be_visible()
+    expect(long_with_sound).to_contain_text("110 credits")
+    expect(short_silent).to_be_hidden()
+
+    page.uncheck("#id_sound")  # 10 s without sound: never paid for, so no hint
+    expect(page.locator(".price-hint:visible")).to_have_count(0)
+    assert_no_problems(page)

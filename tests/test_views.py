@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from generations.models import CatalogEntry, Generation, Status
-from tests.fixtures_app import huge_png, image_bytes
+from tests.fixtures_app import huge_png, image_bytes, paid
 
 pytestmark = [
     pytest.mark.django_db,
@@ -74,6 +74,45 @@ def test_cost_comes_from_the_catalog(owner_client):
     CatalogEntry.objects.create(model_id="kling-2-6", base_credits=77, fetched_at=timezone.now())
     page = html(owner_client.get(reverse("home"), **EN))
     assert "Cost: from 77 credits" in page
+
+
+def price_hints(page):
+    return re.findall(r'<span class="price-hint"([^>]*)>\s*(.*?)\s*</span>', page, re.S)
+
+
+def test_the_form_shows_what_the_team_last_paid_for_each_choice(
+    owner_client, owner, owner_team, outsider, outsider_team
+):
+    paid(owner_team, owner, duration=10, sound=True, credits=140, minutes_ago=30)
+    paid(owner_team, owner, duration=10, sound=True, credits=110, minutes_ago=5)
+    paid(owner_team, owner, duration=5, sound=False, credits=55, minutes_ago=10)
+    paid(outsider_team, outsider, duration=5, sound=True, credits=999)
+
+    hints = price_hints(html(owner_client.get(reverse("home"), **EN)))
+
+    assert [(attrs.split('data-duration="')[1][:2].strip('"'), text) for attrs, text in hints] == [
+        ("5", "Your team's last 5 s video without sound reserved 55 credits."),
+        ("10", "Your team's last 10 s video with sound reserved 110 credits."),
+    ]
+    # The form starts on 5 s without sound: only that hint is visible.
+    assert ["hidden" in attrs for attrs, _ in hints] == [False, True]
+
+
+def test_after_a_form_error_the_hint_follows_the_submitted_choice(owner_client, owner, owner_team):
+    paid(owner_team, owner, duration=10, sound=True, credits=110)
+    page = html(
+        owner_client.post(
+            reverse("home"),
+            {"prompt": "", "duration": "10", "sound": "on", "aspect_ratio": "1:1"},
+            **EN,
+        )
+    )
+    ((attrs, text),) = price_hints(page)
+    assert "hidden" not in attrs and "110 credits" in text
+
+
+def test_no_history_means_no_hint(owner_client):
+    assert price_hints(html(owner_client.get(reverse("home"), **EN))) == []
 
 
 def test_unknown_cost_queues_a_catalog_refresh(owner_client, django_capture_on_commit_callbacks):

@@ -46,10 +46,25 @@
     }
   });
 
+  // Show what the team last paid for the chosen duration and sound, if it has paid for it.
+  function showPriceHint(form) {
+    var duration = form.querySelector('input[name="duration"]:checked');
+    var sound = form.querySelector('input[name="sound"]');
+    var wanted = (duration ? duration.value : "5") + "/" + (sound && sound.checked ? "on" : "off");
+    form.querySelectorAll(".price-hint").forEach(function (hint) {
+      hint.hidden = hint.getAttribute("data-duration") + "/" + hint.getAttribute("data-sound") !== wanted;
+    });
+  }
+
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target instanceof HTMLInputElement && target.type === "file" && target.closest("#generation-form")) {
+    if (!(target instanceof HTMLInputElement)) return;
+    var form = target.closest("#generation-form");
+    if (!form) return;
+    if (target.type === "file") {
       showPreview(target);
+    } else if (target.name === "duration" || target.name === "sound") {
+      showPriceHint(form);
     }
   });
 })();
