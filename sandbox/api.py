@@ -299,7 +299,10 @@ def idempotent(
     request_hash: str,
     create: Callable[[], JsonResponse],
 ) -> JsonResponse:
-    """Run ``create`` once per (account, method, path, key); replay or refuse repeats.
+    """Run ``create`` once per (account, key); replay or refuse repeats.
+
+    A repeat on the same route with the same body gets the stored answer; a different body
+    or a different route (method and path) gets 409 ``idempotency_conflict`` (§8 item 23).
 
     ``create`` runs inside the same transaction as the record, so a task, its debit and
     its idempotency record are committed together or not at all. Only 200 answers are
@@ -308,7 +311,8 @@ def idempotent(
     if key is None:
         with transaction.atomic():
             return create()
-    scope = {"account": ctx.account, "method": request.method, "path": request.path, "key": key}
+    scope = {"account": ctx.account, "key": key}
+    route = {"method": request.method or "", "path": request.path}
     cutoff = timezone.now() - timedelta(seconds=conf.get("SANDBOX_IDEMPOTENCY_TTL_SECONDS"))
     try:
         with transaction.atomic():
@@ -317,11 +321,12 @@ def idempotent(
                 record.delete()
                 record = None
             if record is not None:
-                return _replay(record, request_hash)
+                return _replay(record, route, request_hash)
             response = create()
             if response.status_code == 200:
                 IdempotencyRecord.objects.create(
                     **scope,
+                    **route,
                     request_hash=request_hash,
                     status_code=response.status_code,
                     body=json.loads(response.content),
@@ -330,10 +335,16 @@ def idempotent(
     except IntegrityError:
         # A concurrent twin committed first: answer as its replay.
         record = IdempotencyRecord.objects.get(**scope)
-        return _replay(record, request_hash)
+        return _replay(record, route, request_hash)
 
 
-def _replay(record: IdempotencyRecord, request_hash: str) -> JsonResponse:
+def _replay(record: IdempotencyRecord, route: dict[str, str], request_hash: str) -> JsonResponse:
+    if (record.method, record.path) != (route["method"], route["path"]):
+        raise ApiError(
+            409,
+            "idempotency_conflict",
+            "This Idempotency-Key was already used on another route.",
+        )
     if record.request_hash != request_hash:
         raise ApiError(
             409,

@@ -229,9 +229,8 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["account", "method", "path", "key"], name="sandbox_idempotency_scope"
-            )
+            # One key, one request, whatever the route (§8 item 23).
+            models.UniqueConstraint(fields=["account", "key"], name="sandbox_idempotency_key")
         ]
 
     def __str__(self) -> str:

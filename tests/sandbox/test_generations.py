@@ -1,7 +1,7 @@
 import pytest
 
 from sandbox.models import Account, Generation, IdempotencyRecord
-from tests.sandbox.conftest import upload_png, wait_for
+from tests.sandbox.conftest import image_bytes, upload_png, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,6 +107,31 @@ def test_idempotent_replay_and_conflict(api):
     assert api.get("/credits").json()["current_credits"] == 10_000 - 55
     # Without a key every request is a new task.
     create(api)
+    assert Generation.objects.count() == 2
+
+
+def test_a_key_used_on_another_route_is_a_conflict_with_no_side_effects(api):
+    upload = api.post(
+        "/files",
+        files={"file": ("ref.png", image_bytes(), "image/png")},
+        data={"kind": "image", "model": "kling-2-6"},
+        headers={"Idempotency-Key": "shared-1"},
+    )
+    assert upload.status_code == 200
+    credits_before = api.get("/credits").json()
+
+    conflict = create(api, KLING, **{"Idempotency-Key": "shared-1"})
+
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "idempotency_conflict"
+    assert Generation.objects.count() == 0
+    assert api.get("/credits").json() == credits_before
+    assert IdempotencyRecord.objects.filter(key="shared-1").count() == 1
+
+
+def test_another_account_may_use_the_same_key(api, make_client):
+    assert create(api, KLING, **{"Idempotency-Key": "mine"}).status_code == 200
+    assert create(make_client(), KLING, **{"Idempotency-Key": "mine"}).status_code == 200
     assert Generation.objects.count() == 2
 
 
