@@ -221,6 +221,8 @@ def watch_card_until_ready(page) -> Generation:
     assert len(statuses) >= 2 and statuses[0] in CARD_ORDER[:-1], statuses
     order = [CARD_ORDER.index(status) for status in statuses]
     assert order == sorted(order), statuses  # never backwards, never failed
+    # Screen readers hear that it is ready (the status word and the prompt).
+    expect(page.locator("#card-announcer")).to_contain_text(f"Ready: {PROMPT[:40]}")
 
     generation = Generation.objects.get()
     assert generation.status == Status.READY

@@ -1,5 +1,6 @@
-// Live cards: elapsed times tick every second, and the page's one poller pauses while
-// the tab is hidden and asks at once when it becomes visible again.
+// Live cards: elapsed times tick every second, the page's one poller pauses while the tab
+// is hidden and asks at once when it becomes visible again, and a card that becomes ready
+// or failed is announced to screen readers (#card-announcer, a polite live region).
 (function () {
   "use strict";
 
@@ -20,6 +21,46 @@
     });
   }
   setInterval(tick, 1000);
+
+  var FINISHED = { ready: true, failed: true };
+  var known = {};
+
+  function cards() {
+    return document.querySelectorAll("[data-generation-id][data-status]");
+  }
+
+  function remember() {
+    cards().forEach(function (card) {
+      known[card.getAttribute("data-generation-id")] = card.getAttribute("data-status");
+    });
+  }
+
+  // Compare every card with what it was; announce the ones that have just finished.
+  function announceFinished() {
+    var lines = [];
+    cards().forEach(function (card) {
+      var id = card.getAttribute("data-generation-id");
+      var status = card.getAttribute("data-status");
+      if (id in known && known[id] !== status && FINISHED[status]) {
+        var word = card.querySelector(".status-word");
+        var prompt = card.querySelector(".gen-prompt");
+        var text = prompt ? prompt.textContent.trim() : "";
+        if (text.length > 80) text = text.slice(0, 79) + "…";
+        lines.push((word ? word.textContent.trim() : status) + (text ? ": " + text : ""));
+      }
+      known[id] = status;
+    });
+    var announcer = document.getElementById("card-announcer");
+    if (announcer && lines.length) announcer.textContent = lines.join(". ");
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", remember);
+  } else {
+    remember();
+  }
+  document.addEventListener("htmx:oobAfterSwap", announceFinished);
+  document.addEventListener("htmx:afterSwap", announceFinished);
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.target && event.target.id === "card-poller" && document.hidden) {
