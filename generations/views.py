@@ -144,8 +144,8 @@ def _price_hints(form: GenerationForm, team: Team) -> list[dict[str, Any]]:
     """One hint per (duration, sound) the team has paid for; the form's choice is shown."""
     try:
         duration = int(form["duration"].value())
-    except (TypeError, ValueError):
-        duration = 5
+    except (TypeError, ValueError):  # a tampered value: the form's default is shown
+        duration = int(form.fields["duration"].initial)
     sound = bool(form["sound"].value())
     return [
         {
