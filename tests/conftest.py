@@ -36,10 +36,11 @@ def _fresh_cache():
     Only the in-process cache is cleared: a Redis given through ``REDIS_URL`` may hold
     someone else's keys, and its budget keys expire within seconds anyway.
     """
-    from django.core.cache import cache, caches
+    from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
 
-    local = isinstance(caches["default"], LocMemCache)
+    cache = caches["default"]
+    local = isinstance(cache, LocMemCache)
     if local:
         cache.clear()
     yield

@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.db import connections
 from django.urls import reverse
 
@@ -99,7 +98,6 @@ def background(sandbox, settings) -> Iterator[None]:
     """A worker and the poller running as ``serve`` runs them, until the test ends."""
     settings.SANDBOX_QUEUED_SECONDS = 0.5
     settings.SANDBOX_PROCESSING_SECONDS = 0.5
-    cache.clear()  # no refresh throttle or poll budget left over from another test
     # The price list, fetched from the sandbox as a running server has long done.
     catalog.refresh_catalog.call()
     stop = threading.Event()

@@ -5,7 +5,6 @@ from datetime import timedelta
 import httpx
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -116,7 +115,6 @@ def test_no_history_means_no_hint(owner_client):
 
 
 def test_unknown_cost_queues_a_catalog_refresh(owner_client, django_capture_on_commit_callbacks):
-    cache.clear()
     with django_capture_on_commit_callbacks(execute=True):
         page = html(owner_client.get(reverse("home"), **EN))
     assert "Cost: not known yet" in page

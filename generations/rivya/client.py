@@ -280,7 +280,13 @@ class Client:
         finally:
             response.close()
         if body is None:
-            self._log_too_large(response)
+            logger.warning(
+                "rivya %s %s -> %s with a body over %d bytes; body dropped",
+                method,
+                path,
+                response.status_code,
+                MAX_BODY_BYTES,
+            )
             if response.is_success:
                 raise MalformedResponse(
                     f"Rivya answered {response.status_code} with a body over "
@@ -293,15 +299,6 @@ class Client:
         for name in ("content-encoding", "content-length", "transfer-encoding"):
             headers.pop(name, None)
         return httpx.Response(response.status_code, headers=headers, content=body, request=request)
-
-    def _log_too_large(self, response: httpx.Response) -> None:
-        logger.warning(
-            "rivya %s %s -> %s with a body over %d bytes; body dropped",
-            response.request.method,
-            response.request.url.path,
-            response.status_code,
-            MAX_BODY_BYTES,
-        )
 
     def _wait(
         self, method: str, path: str, attempt: int, reason: str, retry_after: float | None
