@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models.functions import Now
+from django.db.models.functions import Greatest, Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -111,6 +111,28 @@ def video_upload_to(generation: "Generation", filename: str) -> str:
 
 def poster_upload_to(generation: "Generation", filename: str) -> str:
     return generation_key(generation, "poster.jpg")
+
+
+def next_version() -> models.Expression:
+    """The ``changed_at`` an UPDATE of a generation writes: a new live-card version.
+
+    The database's clock, but always at least a microsecond after the newest version of
+    the row's team. SQLite's clock only has milliseconds, and rows are created with the
+    application's microseconds, so ``NOW()`` alone could tie with or fall behind a version
+    a poller already holds, and that change would never reach it.
+    """
+    newest = (
+        Generation.objects.filter(team_id=models.OuterRef("team_id"))
+        .order_by("-changed_at")
+        .values("changed_at")[:1]
+    )
+    return Greatest(
+        Now(),
+        models.ExpressionWrapper(
+            models.Subquery(newest) + timedelta(microseconds=1),
+            output_field=models.DateTimeField(),
+        ),
+    )
 
 
 class Generation(models.Model):
@@ -235,7 +257,7 @@ class Generation(models.Model):
         if isinstance(from_states, str):
             from_states = [from_states]
         changed = Generation.objects.filter(pk=self.pk, status__in=list(from_states)).update(
-            status=to, changed_at=Now(), **fields
+            status=to, changed_at=next_version(), **fields
         )
         if changed:
             self.refresh_from_db()
@@ -243,7 +265,7 @@ class Generation(models.Model):
 
     def touch(self, **fields: Any) -> None:
         """Write ``fields`` and mark the row changed, without a status check."""
-        Generation.objects.filter(pk=self.pk).update(changed_at=Now(), **fields)
+        Generation.objects.filter(pk=self.pk).update(changed_at=next_version(), **fields)
         self.refresh_from_db()
 
     def elapsed(self) -> timedelta:

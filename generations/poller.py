@@ -32,11 +32,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from generations import rivya, tasks
-from generations.models import POLLED, CreditEntry, Generation, Status
+from generations.models import POLLED, CreditEntry, Generation, Status, next_version
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +197,7 @@ def _still_running(row: Generation, answer: rivya.Generation, *, now: datetime, 
     }
     if status != row.status or row.notice:
         # Only a visible change moves changed_at, so live cards re-render only then.
-        fields.update(status=status, changed_at=Now())
+        fields.update(status=status, changed_at=next_version())
     delay = next_delay(row.poll_count + 1)
     _release(row, owner, now + timedelta(seconds=delay), **fields)
 
@@ -214,7 +213,7 @@ def _succeeded(row: Generation, answer: rivya.Generation, owner: str) -> None:
             lease_until=timezone.now() + tasks.REDRIVE_GRACE,
             attempts=0,
             notice="",
-            changed_at=Now(),
+            changed_at=next_version(),
         )
         if moved:
             pk = str(row.pk)
@@ -237,7 +236,7 @@ def _failed(
             lease_owner="",
             lease_until=None,
             notice="",
-            changed_at=Now(),
+            changed_at=next_version(),
         )
         if moved and row.reserved_credits is not None:
             refund = row.reserved_credits - final
@@ -271,7 +270,7 @@ def _read_failed(row: Generation, exc: Exception, *, now: datetime, owner: str) 
     logger.warning("generation %s: poll failed (%r); next read in %.1fs", row.pk, exc, delay)
     fields: dict[str, Any] = {"poll_count": F("poll_count") + 1}
     if notice != row.notice:
-        fields.update(notice=notice, changed_at=Now())
+        fields.update(notice=notice, changed_at=next_version())
     _release(row, owner, now + timedelta(seconds=delay), **fields)
 
 

@@ -27,14 +27,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Now
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 import generations.mirror as mirroring
 from generations import rivya
-from generations.models import CreditEntry, Generation, Status
+from generations.models import CreditEntry, Generation, Status, next_version
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +108,10 @@ def schedule_retry(generation: Generation, task_name: str, delay: float, **field
     """Hand the row back and enqueue ``task_name`` again after ``delay`` seconds."""
     run_after = timezone.now() + timedelta(seconds=delay)
     Generation.objects.filter(pk=generation.pk, lease_owner=worker_id()).update(
-        lease_owner=ENQUEUED, lease_until=run_after + REDRIVE_GRACE, changed_at=Now(), **fields
+        lease_owner=ENQUEUED,
+        lease_until=run_after + REDRIVE_GRACE,
+        changed_at=next_version(),
+        **fields,
     )
     step = submit if task_name == "submit" else mirror
     transaction.on_commit(

@@ -128,6 +128,25 @@ def test_page_without_work_in_flight_does_not_poll(owner_client, add_generation)
     assert "hx-get" not in poller
 
 
+def test_a_change_always_gets_a_version_after_the_teams_newest(
+    add_generation, outsider_team, outsider
+):
+    ahead = add_generation(status=Status.QUEUED)
+    moving = add_generation(status=Status.QUEUED)
+    other_team = add_generation(status=Status.QUEUED, team=outsider_team, user=outsider)
+    # A version ahead of the database's clock (another clock, or the same millisecond).
+    newest = timezone.now() + timedelta(hours=1)
+    Generation.objects.filter(pk=ahead.pk).update(changed_at=newest)
+
+    assert moving.transition(Status.QUEUED, Status.PROCESSING)
+    assert moving.changed_at == newest + timedelta(microseconds=1)
+    moving.touch(notice="")
+    assert moving.changed_at == newest + timedelta(microseconds=2)
+    # Another team's versions are its own: they follow the clock.
+    assert other_team.transition(Status.QUEUED, Status.PROCESSING)
+    assert other_team.changed_at < newest
+
+
 def test_updates_answer_204_when_nothing_changed(owner_client, add_generation):
     generation = add_generation(status=Status.QUEUED)
     response = updates(owner_client, version_of(generation.changed_at), generation)
@@ -218,6 +237,7 @@ def test_card_appears_and_updates_without_a_reload(live_server, page, owner, pas
     page.fill("#id_username", owner.username)
     page.fill("#id_password", password)
     page.click("main button[type=submit]")  # the top bar has the language buttons
+    page.wait_for_url(f"{live_server.url}{reverse('home')}")  # loaded, scripts and all
 
     page.fill("#id_prompt", "😀 abc ")
     expect(page.locator(".counter-value")).to_have_text("6")  # trimmed, UTF-16 units

@@ -39,6 +39,17 @@
     figure.hidden = false;
   }
 
+  // Text typed before this script ran, or restored by the browser after Back, counts too.
+  function updateAllCounters() {
+    document.querySelectorAll("textarea[data-utf16-limit]").forEach(updateCounter);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", updateAllCounters);
+  } else {
+    updateAllCounters();
+  }
+  window.addEventListener("pageshow", updateAllCounters);
+
   document.addEventListener("input", function (event) {
     var target = event.target;
     if (target instanceof HTMLTextAreaElement && target.hasAttribute("data-utf16-limit")) {
