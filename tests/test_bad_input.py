@@ -14,12 +14,12 @@ from django.utils import timezone
 from generations.forms import STAGED_SALT, decode_reference, stage_reference
 from generations.models import Generation, Status
 from generations.rivya.webhooks import SIGNATURE_HEADER, sign
-from tests.fixtures_app import image_bytes
+from tests.fixtures import image_bytes
 from tests.test_isolation import MATRIX, app_routes
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_passwords", "app_media"),
+    pytest.mark.usefixtures("fast_passwords", "media_root"),
 ]
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

@@ -25,8 +25,7 @@ from django.urls import reverse
 from generations import catalog, poller
 from generations.models import Generation, Status
 from sandbox import models as sandbox_models
-from tests.background import drain
-from tests.fixtures_app import image_bytes, paid
+from tests.fixtures import drain, image_bytes, paid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -377,13 +376,13 @@ def test_a_video_is_made_into_s3_and_plays_from_a_presigned_url(
 
 
 def test_the_price_hint_follows_the_chosen_duration_and_sound(
-    live_server, watched, owner, owner_team, password
+    live_server, watched, owner, team, password
 ):
     from playwright.sync_api import expect
 
     # Failed ones (refunded, nothing to play); what Rivya reserved still tells the price.
-    paid(owner_team, owner, duration=5, sound=False, credits=55, status=Status.FAILED)
-    paid(owner_team, owner, duration=10, sound=True, credits=110, status=Status.FAILED)
+    paid(team, owner, duration=5, sound=False, credits=55, status=Status.FAILED)
+    paid(team, owner, duration=10, sound=True, credits=110, status=Status.FAILED)
     page = watched
     log_in(page, live_server.url, owner, password)
     short_silent = page.locator('.price-hint[data-duration="5"][data-sound="off"]')

@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from generations.models import Generation, Status
 from generations.views import version_of
-from tests.fixtures_app import image_bytes
+from tests.fixtures import image_bytes
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_passwords", "app_media"),
+    pytest.mark.usefixtures("fast_passwords", "media_root"),
 ]
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -202,7 +202,7 @@ def test_updates_without_ids_stop_polling(owner_client):
     assert "hx-get" not in response.content.decode()
 
 
-def test_updates_never_show_another_teams_cards(outsider_client, add_generation, owner, owner_team):
+def test_updates_never_show_another_teams_cards(outsider_client, add_generation, owner, team):
     running = add_generation(status=Status.PROCESSING)
     finished = add_generation(status=Status.READY)
     response = updates(outsider_client, 0, running, finished)

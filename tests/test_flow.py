@@ -19,7 +19,7 @@ from generations.models import CreditEntry, Status
 from sandbox import conf as sandbox_conf
 from sandbox import models as sandbox_models
 from sandbox.api import builtin_account
-from tests.background import drain, png_bytes, run_until, set_knobs
+from tests.fixtures import drain, image_bytes, run_until, set_knobs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
 
@@ -33,8 +33,8 @@ def ledger(generation):
     return dict(CreditEntry.objects.filter(generation=generation).values_list("kind", "amount"))
 
 
-def test_a_generation_goes_from_pending_to_ready_with_its_video(make_generation, media_root):
-    generation = make_generation(reference=png_bytes(), duration=5, aspect_ratio="9:16")
+def test_a_generation_goes_from_pending_to_ready_with_its_video(add_generation, media_root):
+    generation = add_generation(reference=image_bytes(), duration=5, aspect_ratio="9:16")
     tasks.submit.enqueue(str(generation.pk))
 
     generation = run_until(generation, {Status.READY, Status.FAILED, Status.REJECTED})
@@ -58,8 +58,8 @@ def test_a_generation_goes_from_pending_to_ready_with_its_video(make_generation,
     assert ledger(generation) == {"reserve": -55, "settle": 0}
 
 
-def test_a_lost_create_answer_still_makes_one_task_and_one_debit(make_generation, media_root):
-    generation = make_generation()
+def test_a_lost_create_answer_still_makes_one_task_and_one_debit(add_generation, media_root):
+    generation = add_generation()
     set_knobs(answer_lost_rate=1.0)
     tasks.submit.enqueue(str(generation.pk))
     drain()
@@ -75,9 +75,9 @@ def test_a_lost_create_answer_still_makes_one_task_and_one_debit(make_generation
     assert ledger(generation) == {"reserve": -55, "settle": 0}
 
 
-def test_a_truncated_download_is_retried_to_the_right_checksum(make_generation, media_root):
+def test_a_truncated_download_is_retried_to_the_right_checksum(add_generation, media_root):
     set_knobs(truncate_media=True)
-    generation = make_generation()
+    generation = add_generation()
     tasks.submit.enqueue(str(generation.pk))
 
     deadline = time.monotonic() + 60
@@ -99,7 +99,7 @@ def test_a_truncated_download_is_retried_to_the_right_checksum(make_generation, 
 
 @pytest.mark.s3
 def test_mirroring_into_s3_stores_everything_and_plays_from_a_presigned_url(
-    make_generation, settings, s3_bucket
+    add_generation, settings, s3_bucket
 ):
     settings.STORAGES = {
         **settings.STORAGES,
@@ -108,7 +108,7 @@ def test_mirroring_into_s3_stores_everything_and_plays_from_a_presigned_url(
             "OPTIONS": s3_bucket.storage_options(),
         },
     }
-    generation = make_generation(reference=png_bytes())
+    generation = add_generation(reference=image_bytes())
     tasks.submit.enqueue(str(generation.pk))
 
     generation = run_until(generation, {Status.READY, Status.FAILED, Status.REJECTED})
@@ -130,14 +130,14 @@ def test_mirroring_into_s3_stores_everything_and_plays_from_a_presigned_url(
 
 
 def test_the_sandbox_webhook_makes_the_row_due_at_once(
-    make_generation, media_root, settings, live_server
+    add_generation, media_root, settings, live_server
 ):
     secret = "whsec_flow_" + "s" * 20
     settings.RIVYA_WEBHOOK_SECRET = secret
     settings.SANDBOX_WEBHOOK_URL = f"{live_server.url}/rivya/webhook"
     settings.SANDBOX_WEBHOOK_SECRET = secret
     settings.SANDBOX_WEBHOOK_ALLOWED_URL_PREFIXES = [live_server.url]
-    generation = make_generation()
+    generation = add_generation()
     tasks.submit.call(str(generation.pk))
     generation.refresh_from_db()
     far = timezone.now() + timedelta(hours=1)

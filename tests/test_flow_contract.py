@@ -12,7 +12,7 @@ from generations import tasks
 from generations.models import Status
 from sandbox import conf as sandbox_conf
 from sandbox import models as sandbox_models
-from tests.background import png_bytes, run_until
+from tests.fixtures import image_bytes, run_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
 
@@ -27,9 +27,9 @@ def foreign_account(settings):
 
 
 def test_the_app_works_unchanged_against_another_contract_server(
-    foreign_account, make_generation, media_root
+    foreign_account, add_generation, media_root
 ):
-    generation = make_generation(reference=png_bytes(), aspect_ratio="1:1", sound=True)
+    generation = add_generation(reference=image_bytes(), aspect_ratio="1:1", sound=True)
     tasks.submit.enqueue(str(generation.pk))
 
     generation = run_until(generation, {Status.READY, Status.FAILED, Status.REJECTED})
@@ -46,10 +46,10 @@ def test_the_app_works_unchanged_against_another_contract_server(
 
 
 def test_a_wallet_too_small_on_the_other_server_rejects_without_charge(
-    foreign_account, make_generation
+    foreign_account, add_generation
 ):
     sandbox_models.Account.objects.filter(pk=foreign_account.pk).update(balance=10)
-    generation = make_generation()
+    generation = add_generation()
     tasks.submit.enqueue(str(generation.pk))
 
     generation = run_until(generation, {Status.READY, Status.FAILED, Status.REJECTED})

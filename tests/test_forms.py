@@ -12,7 +12,7 @@ from generations.forms import (
     decode_reference,
     utf16_length,
 )
-from tests.fixtures_app import huge_png, image_bytes
+from tests.fixtures import huge_png, image_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
@@ -191,7 +191,7 @@ def test_error_messages_are_translated(owner):
     assert len(messages) == 2  # the Vietnamese catalogue may still be filling in
 
 
-def test_kept_image_is_reused_when_no_new_file_is_chosen(owner, app_media):
+def test_kept_image_is_reused_when_no_new_file_is_chosen(owner, media_root):
     png = image_bytes("PNG")
     first = make_form(owner, {"prompt": ""}, files={"reference_image": upload(png, "cat.png")})
     assert not first.is_valid()
@@ -204,7 +204,7 @@ def test_kept_image_is_reused_when_no_new_file_is_chosen(owner, app_media):
     assert second.reference.name == "cat.png"
 
 
-def test_kept_image_token_of_another_user_is_not_honoured(owner, outsider, app_media):
+def test_kept_image_token_of_another_user_is_not_honoured(owner, outsider, media_root):
     first = make_form(owner, {"prompt": ""}, files={"reference_image": upload(image_bytes())})
     first.is_valid()
     first.keep_reference()
@@ -214,7 +214,7 @@ def test_kept_image_token_of_another_user_is_not_honoured(owner, outsider, app_m
     assert field_codes(stolen, "reference_image") == ["reference_expired"]
 
 
-def test_kept_image_can_be_removed(owner, app_media):
+def test_kept_image_can_be_removed(owner, media_root):
     first = make_form(owner, {"prompt": ""}, files={"reference_image": upload(image_bytes())})
     first.is_valid()
     first.keep_reference()

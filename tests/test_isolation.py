@@ -17,11 +17,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from generations.forms import decode_reference, stage_reference
 from generations.models import Generation, Membership, Status
-from tests.fixtures_app import image_bytes
+from tests.fixtures import image_bytes
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_passwords", "app_media"),
+    pytest.mark.usefixtures("fast_passwords", "media_root"),
 ]
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -114,7 +114,7 @@ def _content(data: bytes):
 
 
 @pytest.fixture
-def staged_token(owner, app_media):
+def staged_token(owner, media_root):
     reference = decode_reference(image_bytes("PNG"), "kite.png")
     return stage_reference(reference, owner)
 

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from generations import poller, tasks
 from generations.models import CreditEntry, Generation, Status
 from sandbox import models as sandbox_models
-from tests.background import set_knobs
+from tests.fixtures import set_knobs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
 
@@ -25,10 +25,10 @@ def enqueued(name):
     )
 
 
-def submitted(make_generation, count=1, **fields):
+def submitted(add_generation, count=1, **fields):
     rows = []
     for _ in range(count):
-        generation = make_generation(**fields)
+        generation = add_generation(**fields)
         tasks.submit.call(str(generation.pk))
         generation.refresh_from_db()
         assert generation.status == Status.QUEUED
@@ -50,17 +50,17 @@ def test_next_delay_starts_near_three_seconds_and_grows_to_a_cap():
     assert poller.next_delay(0, rand=lambda: 1.0) == pytest.approx(3.0 * (1 + poller.JITTER))
 
 
-def test_rows_not_due_yet_are_left_alone(make_generation):
-    (generation,) = submitted(make_generation)
+def test_rows_not_due_yet_are_left_alone(add_generation):
+    (generation,) = submitted(add_generation)
     assert poller.poll_due() == 0  # the first read is ~3 s after submit
     generation.refresh_from_db()
     assert generation.poll_count == 0
 
 
-def test_a_read_schedules_the_next_with_backoff(make_generation, settings):
+def test_a_read_schedules_the_next_with_backoff(add_generation, settings):
     # A long timeline, so the sandbox task is still in flight however slow this machine is.
     settings.SANDBOX_PROCESSING_SECONDS = 600
-    (generation,) = submitted(make_generation)
+    (generation,) = submitted(add_generation)
     now = later(5)
 
     assert poller.poll_due(now=now) == 1
@@ -73,8 +73,8 @@ def test_a_read_schedules_the_next_with_backoff(make_generation, settings):
     assert 4.5 * 0.89 < delay < 4.5 * 1.11
 
 
-def test_processing_then_succeeded_moves_to_saving_and_enqueues_mirror(make_generation):
-    (generation,) = submitted(make_generation)
+def test_processing_then_succeeded_moves_to_saving_and_enqueues_mirror(add_generation):
+    (generation,) = submitted(add_generation)
     sandbox_models.Generation.objects.filter(pk=generation.rivya_task_id).update(
         processing_at=timezone.now() - timedelta(seconds=1), due_at=later(3600)
     )
@@ -96,9 +96,9 @@ def test_processing_then_succeeded_moves_to_saving_and_enqueues_mirror(make_gene
     assert enqueued("mirror") == [{"args": [str(generation.pk)], "kwargs": {}}]
 
 
-def test_a_failed_generation_is_refunded(make_generation):
+def test_a_failed_generation_is_refunded(add_generation):
     set_knobs(task_failure_rate=1.0)
-    (generation,) = submitted(make_generation)
+    (generation,) = submitted(add_generation)
     sandbox_models.Generation.objects.filter(pk=generation.rivya_task_id).update(
         processing_at=timezone.now(), due_at=timezone.now()
     )
@@ -114,10 +114,10 @@ def test_a_failed_generation_is_refunded(make_generation):
     assert ledger == {"reserve": -55, "refund": 55}
 
 
-def test_two_pollers_at_once_read_each_row_once(make_generation, settings):
+def test_two_pollers_at_once_read_each_row_once(add_generation, settings):
     settings.RIVYA_POLL_RATE = 100
     settings.SANDBOX_QUEUED_SECONDS = 600  # every read answers "queued"
-    rows = submitted(make_generation, count=6)
+    rows = submitted(add_generation, count=6)
     now = later(5)
     results = []
 
@@ -140,8 +140,8 @@ def test_two_pollers_at_once_read_each_row_once(make_generation, settings):
     assert sorted(counts) == [1] * 6
 
 
-def test_a_row_leased_by_another_poller_is_skipped_until_the_lease_expires(make_generation):
-    (generation,) = submitted(make_generation)
+def test_a_row_leased_by_another_poller_is_skipped_until_the_lease_expires(add_generation):
+    (generation,) = submitted(add_generation)
     now = later(5)
     Generation.objects.filter(pk=generation.pk).update(
         lease_owner="poll:other", lease_until=now + timedelta(seconds=30)
@@ -154,9 +154,9 @@ def test_a_row_leased_by_another_poller_is_skipped_until_the_lease_expires(make_
     assert generation.lease_owner == ""
 
 
-def test_the_rate_budget_bounds_reads_per_second(make_generation, settings):
+def test_the_rate_budget_bounds_reads_per_second(add_generation, settings):
     settings.RIVYA_POLL_RATE = 2
-    submitted(make_generation, count=4)
+    submitted(add_generation, count=4)
     # Start at the beginning of a second so the window does not roll over mid-test.
     time.sleep(1 - time.time() % 1)
     assert poller.poll_due(now=later(5)) == 2
@@ -165,8 +165,8 @@ def test_the_rate_budget_bounds_reads_per_second(make_generation, settings):
     assert (poller.take_budget(5), poller.take_budget(1)) == (2, 0)
 
 
-def test_rate_limited_reads_keep_the_row_and_say_so(make_generation):
-    (generation,) = submitted(make_generation)
+def test_rate_limited_reads_keep_the_row_and_say_so(add_generation):
+    (generation,) = submitted(add_generation)
     set_knobs(rate_limit_other=0)
     now = later(5)
 
@@ -179,8 +179,8 @@ def test_rate_limited_reads_keep_the_row_and_say_so(make_generation):
     assert generation.lease_owner == ""
 
 
-def test_an_unknown_task_is_retried_then_failed(make_generation):
-    generation = make_generation(
+def test_an_unknown_task_is_retried_then_failed(add_generation):
+    generation = add_generation(
         status=Status.QUEUED,
         rivya_task_id="task_" + "A" * 24,
         submitted_at=timezone.now(),
@@ -197,13 +197,13 @@ def test_an_unknown_task_is_retried_then_failed(make_generation):
     assert generation.error_code == "not_found"
 
 
-def test_expired_leases_are_re_driven(make_generation):
+def test_expired_leases_are_re_driven(add_generation):
     past = timezone.now() - timedelta(seconds=5)
-    stuck_submit = make_generation(status=Status.SUBMITTING, lease_owner="dead", lease_until=past)
-    stuck_mirror = make_generation(status=Status.SAVING, lease_owner="dead", lease_until=past)
-    lost_pending = make_generation(created_at=timezone.now() - timedelta(minutes=5))
-    fresh_pending = make_generation()
-    held = make_generation(status=Status.SUBMITTING, lease_owner="alive", lease_until=later())
+    stuck_submit = add_generation(status=Status.SUBMITTING, lease_owner="dead", lease_until=past)
+    stuck_mirror = add_generation(status=Status.SAVING, lease_owner="dead", lease_until=past)
+    lost_pending = add_generation(created_at=timezone.now() - timedelta(minutes=5))
+    fresh_pending = add_generation()
+    held = add_generation(status=Status.SUBMITTING, lease_owner="alive", lease_until=later())
 
     assert poller.poll_due() == 3
 
@@ -222,14 +222,14 @@ def test_expired_leases_are_re_driven(make_generation):
     assert poller.poll_due() == 0
 
 
-def test_a_re_driven_submit_finishes_the_job_once(make_generation):
-    generation = make_generation(
+def test_a_re_driven_submit_finishes_the_job_once(add_generation):
+    generation = add_generation(
         status=Status.SUBMITTING,
         lease_owner="dead",
         lease_until=timezone.now() - timedelta(seconds=5),
     )
     poller.poll_due()
-    from tests.background import drain
+    from tests.fixtures import drain
 
     drain()
     generation.refresh_from_db()
@@ -237,9 +237,9 @@ def test_a_re_driven_submit_finishes_the_job_once(make_generation):
     assert sandbox_models.Generation.objects.count() == 1
 
 
-def test_a_refused_key_shows_a_notice_and_loses_nothing(make_generation, settings):
+def test_a_refused_key_shows_a_notice_and_loses_nothing(add_generation, settings):
     settings.SANDBOX_PROCESSING_SECONDS = 600
-    (generation,) = submitted(make_generation)
+    (generation,) = submitted(add_generation)
     key = settings.RIVYA_API_KEY
     # The sandbox's built-in account follows RIVYA_API_KEY in sandbox mode: leave it, so
     # the wrong key is really unknown to the server.

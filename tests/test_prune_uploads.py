@@ -6,11 +6,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from generations import forms
-from tests.fixtures_app import image_bytes
+from tests.fixtures import image_bytes
 
 
 @pytest.mark.django_db
-def test_expired_staged_images_are_pruned_and_fresh_ones_kept(owner, app_media):
+def test_expired_staged_images_are_pruned_and_fresh_ones_kept(owner, media_root):
     reference = forms.decode_reference(image_bytes(), "kite.png")
     token = forms.stage_reference(reference, owner)
     key = forms.staged_reference_info(token, owner)["k"]
@@ -24,7 +24,7 @@ def test_expired_staged_images_are_pruned_and_fresh_ones_kept(owner, app_media):
 
 
 @pytest.mark.django_db
-def test_prune_uploads_command_runs_with_nothing_staged(app_media, capsys):
+def test_prune_uploads_command_runs_with_nothing_staged(media_root, capsys):
     call_command("prune_uploads")
     assert "Removed 0" in capsys.readouterr().out
 

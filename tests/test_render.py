@@ -74,7 +74,7 @@ def audio_peak(path) -> float:
     return peak
 
 
-def png_bytes(size=(640, 480), colour=(220, 30, 30)) -> bytes:
+def image_bytes(size=(640, 480), colour=(220, 30, 30)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "PNG")
     return buffer.getvalue()
@@ -149,7 +149,7 @@ def test_reference_image_appears_in_the_picture(tmp_path):
     with_image = tmp_path / "image.mp4"
     common = {"prompt": "Cat", "duration": 5, "aspect_ratio": "16:9", "sound": False, "fps": 4}
     render_video(plain, **common)
-    render_video(with_image, reference_image=png_bytes(), **common)
+    render_video(with_image, reference_image=image_bytes(), **common)
     without, with_ref = first_frame(str(plain)), first_frame(str(with_image))
     assert without.tobytes() != with_ref.tobytes()
     # The panel sits in the left half for landscape frames: its centre shows the red image.

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from generations import forms, poller, tasks
-from tests.fixtures_app import image_bytes
+from tests.fixtures import image_bytes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,7 @@ def test_the_loop_restores_the_signal_handlers_it_replaced(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)  # the loop closes connections between rounds
 def test_housekeeping_runs_at_start_and_clears_expired_images_and_old_results(
-    monkeypatch, owner, app_media
+    monkeypatch, owner, media_root
 ):
     reference = forms.decode_reference(image_bytes(), "kite.png")
     expired = forms.staged_reference_info(forms.stage_reference(reference, owner), owner)["k"]

@@ -6,87 +6,28 @@ a sensible state with a human message (or keeps retrying with a notice), the led
 most one entry of each kind, and nothing connects anywhere but loopback.
 """
 
-import json
 import socket
-import threading
-from collections.abc import Callable
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
 
 from generations import poller, tasks
 from generations.models import CreditEntry, Generation, Status
+from tests.http_server import Answer, FakeServer, as_json
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("app_media"),
+    pytest.mark.usefixtures("media_root"),
 ]
 
 KEY = "rvya_sk_test_x"
 TASK = "task_" + "R" * 24
-Answer = tuple[int, dict[str, str], bytes]
-
-
-def as_json(status: int, body: object, **headers: str) -> Answer:
-    return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
-
-
-class FakeRivya:
-    """Answers each request with the first scripted handler whose path prefix matches."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Callable[[str, str], Answer]] = {}
-        self.requests: list[tuple[str, str]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                fake.requests.append((self.command, self.path))
-                for prefix, handler in fake.routes.items():
-                    if self.path.startswith(prefix):
-                        status, headers, body = handler(self.command, self.path)
-                        break
-                else:
-                    status, headers, body = as_json(
-                        404, {"error": {"code": "not_found", "message": "no"}}
-                    )
-                self.send_response(status)
-                headers = dict(headers)
-                if headers.pop("X-No-Length", None) is None:
-                    headers.setdefault("Content-Length", str(len(body)))
-                else:
-                    self.close_connection = True
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def on(self, prefix: str, answer: Answer | Callable[[str, str], Answer]) -> None:
-        self.routes[prefix] = answer if callable(answer) else (lambda m, p: answer)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
 def rivya(settings):
-    fake = FakeRivya()
+    fake = FakeServer()
     settings.RIVYA_API_BASE = f"{fake.url}/api/v1"
     settings.RIVYA_SANDBOX = False
     settings.RIVYA_API_KEY = KEY
@@ -146,22 +87,22 @@ def retrying(generation: Generation, notice: str) -> None:
     ],
     ids=["not-json", "no-id", "error-envelope", "list", "huge", "binary"],
 )
-def test_submit_keeps_retrying_an_unreadable_answer_with_a_notice(rivya, make_generation, answer):
+def test_submit_keeps_retrying_an_unreadable_answer_with_a_notice(rivya, add_generation, answer):
     rivya.on("/api/v1/generations", answer)
-    generation = submit(make_generation())
+    generation = submit(add_generation())
     retrying(generation, tasks.NOTICE_UNAVAILABLE)
     assert not CreditEntry.objects.exists()
 
 
-def test_submit_gives_up_with_a_message_after_500_forever(rivya, make_generation):
+def test_submit_gives_up_with_a_message_after_500_forever(rivya, add_generation):
     rivya.on("/api/v1/generations", as_json(500, {"error": {"code": "boom", "message": "x"}}))
-    generation = make_generation()
+    generation = add_generation()
     for _ in range(tasks.SUBMIT_MAX_ATTEMPTS):
         generation = submit(generation)
     assert generation.status == Status.FAILED
     assert generation.error_message == tasks.MESSAGE_SUBMIT_GAVE_UP
     assert generation.lease_owner == ""
-    posts = [r for r in rivya.requests if r[0] == "POST"]
+    posts = rivya.paths("POST")
     assert len(posts) == tasks.SUBMIT_MAX_ATTEMPTS  # one call per attempt, no hidden retries
     assert not CreditEntry.objects.exists()
 
@@ -170,18 +111,18 @@ def test_submit_gives_up_with_a_message_after_500_forever(rivya, make_generation
     "retry_after", ["-5", "999999", "abc", "Wed, 21 Oct 2099 07:28:00 GMT", ""]
 )
 def test_rate_limits_with_absurd_retry_after_retry_soon_with_a_notice(
-    rivya, make_generation, retry_after
+    rivya, add_generation, retry_after
 ):
     body = {"error": {"code": "rate_limited", "message": "slow down"}}
     rivya.on("/api/v1/generations", as_json(429, body, **{"Retry-After": retry_after}))
-    generation = submit(make_generation())
+    generation = submit(add_generation())
     retrying(generation, tasks.NOTICE_RATE_LIMITED)
 
 
-def test_an_invalid_key_rejects_with_a_message_that_does_not_carry_the_key(rivya, make_generation):
+def test_an_invalid_key_rejects_with_a_message_that_does_not_carry_the_key(rivya, add_generation):
     body = {"error": {"code": "api_key_invalid", "message": f"Key {KEY} is not valid."}}
     rivya.on("/api/v1/generations", as_json(401, body))
-    generation = submit(make_generation())
+    generation = submit(add_generation())
     assert generation.status == Status.REJECTED
     assert generation.error_code == "api_key_invalid"
     assert generation.error_message
@@ -189,10 +130,10 @@ def test_an_invalid_key_rejects_with_a_message_that_does_not_carry_the_key(rivya
     assert not CreditEntry.objects.exists()
 
 
-def test_an_unknown_status_is_accepted_and_reserved_once(rivya, make_generation):
+def test_an_unknown_status_is_accepted_and_reserved_once(rivya, add_generation):
     created = {"id": TASK, "status": "warming_up", "reserved_credits": 40}
     rivya.on("/api/v1/generations", as_json(200, created))
-    generation = submit(make_generation())
+    generation = submit(add_generation())
     assert generation.status == Status.QUEUED
     assert generation.rivya_task_id == TASK
     submit(generation)  # a duplicate run changes nothing
@@ -217,8 +158,8 @@ def test_an_unknown_status_is_accepted_and_reserved_once(rivya, make_generation)
     ],
     ids=["not-json", "no-id", "bad-key", "500"],
 )
-def test_the_poller_releases_the_row_whatever_the_read_says(rivya, make_generation, answer):
-    generation = make_generation(
+def test_the_poller_releases_the_row_whatever_the_read_says(rivya, add_generation, answer):
+    generation = add_generation(
         status=Status.PROCESSING,
         rivya_task_id=TASK,
         reserved_credits=40,
@@ -238,8 +179,8 @@ def test_the_poller_releases_the_row_whatever_the_read_says(rivya, make_generati
 
 
 @pytest.fixture
-def saving(make_generation):
-    return make_generation(
+def saving(add_generation):
+    return add_generation(
         status=Status.SAVING, rivya_task_id=TASK, reserved_credits=40, final_credits=30
     )
 
@@ -294,7 +235,7 @@ def test_result_urls_on_disallowed_hosts_are_refused_before_connecting(
     rivya.on(f"/api/v1/generations/{TASK}", succeeded(url))
     failed_for_good(mirror(saving), code)
     # Only the status read went out, to the fake Rivya.
-    assert [r[1] for r in rivya.requests] == [f"/api/v1/generations/{TASK}"]
+    assert rivya.paths() == [f"/api/v1/generations/{TASK}"]
 
 
 @pytest.mark.parametrize(
@@ -307,7 +248,7 @@ def test_redirects_to_disallowed_hosts_are_not_followed(rivya, saving, target):
     failed_for_good(
         mirror(saving), "media_url_refused" if "file" in target else "media_host_refused"
     )
-    assert [r[1] for r in rivya.requests].count("/media/v.mp4") == 1
+    assert rivya.paths().count("/media/v.mp4") == 1
 
 
 def test_a_redirect_loop_ends(rivya, saving):
@@ -331,7 +272,7 @@ def test_a_video_over_the_cap_is_refused(rivya, saving, settings, announced):
         rivya.on("/media/v.mp4", (200, {}, body))
     else:
         # No Content-Length: the cap must hold while streaming.
-        rivya.on("/media/v.mp4", (200, {"X-No-Length": "1", "Connection": "close"}, body))
+        rivya.on("/media/v.mp4", (200, {}, [body]))
     generation = mirror(saving)
     failed_for_good(generation, "video_too_large")
 

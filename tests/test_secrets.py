@@ -11,11 +11,11 @@ from django.test import Client
 
 from generations import rivya
 from generations.models import Status
-from tests.fixtures_app import image_bytes
+from tests.fixtures import image_bytes
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_passwords", "app_media"),
+    pytest.mark.usefixtures("fast_passwords", "media_root"),
 ]
 
 # Built from parts, so no tracked file holds anything shaped like a real key.

@@ -11,7 +11,7 @@ from generations import tasks
 from generations.models import CreditEntry, Generation, Status
 from sandbox import models as sandbox_models
 from sandbox.api import builtin_account
-from tests.background import drain, png_bytes, set_knobs
+from tests.fixtures import drain, image_bytes, set_knobs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
 
@@ -27,8 +27,8 @@ def wait_and_drain(result_rows):
     drain()
 
 
-def test_submit_creates_one_rivya_task_and_reserves_credits(make_generation):
-    generation = make_generation(duration=5, sound=False, aspect_ratio="16:9")
+def test_submit_creates_one_rivya_task_and_reserves_credits(add_generation):
+    generation = add_generation(duration=5, sound=False, aspect_ratio="16:9")
     before = timezone.now()
 
     tasks.submit.enqueue(str(generation.pk))
@@ -47,8 +47,8 @@ def test_submit_creates_one_rivya_task_and_reserves_credits(make_generation):
     assert (entry.kind, entry.amount, entry.rivya_task_id) == ("reserve", -55, remote.id)
 
 
-def test_submit_sends_the_reference_image_through_the_files_api(make_generation):
-    generation = make_generation(reference=png_bytes())
+def test_submit_sends_the_reference_image_through_the_files_api(add_generation):
+    generation = add_generation(reference=image_bytes())
 
     tasks.submit.enqueue(str(generation.pk))
     drain()
@@ -69,8 +69,8 @@ def test_submit_sends_the_reference_image_through_the_files_api(make_generation)
     assert tasks.reference_item(generation)["url"] == uploaded.url
 
 
-def test_submit_run_twice_sends_once(make_generation):
-    generation = make_generation(reference=png_bytes())
+def test_submit_run_twice_sends_once(add_generation):
+    generation = add_generation(reference=image_bytes())
 
     tasks.submit.call(str(generation.pk))
     tasks.submit.call(str(generation.pk))
@@ -80,8 +80,8 @@ def test_submit_run_twice_sends_once(make_generation):
     assert CreditEntry.objects.count() == 1
 
 
-def test_a_lost_create_answer_is_replayed_into_one_task(make_generation):
-    generation = make_generation()
+def test_a_lost_create_answer_is_replayed_into_one_task(add_generation):
+    generation = add_generation()
     set_knobs(answer_lost_rate=1.0)
 
     tasks.submit.enqueue(str(generation.pk))
@@ -105,8 +105,8 @@ def test_a_lost_create_answer_is_replayed_into_one_task(make_generation):
     assert CreditEntry.objects.filter(generation=generation, kind="reserve").count() == 1
 
 
-def test_a_worker_killed_mid_submit_is_taken_over_after_its_lease(make_generation):
-    generation = make_generation()
+def test_a_worker_killed_mid_submit_is_taken_over_after_its_lease(add_generation):
+    generation = add_generation()
     # A worker claimed the row and died: its lease is still running.
     Generation.objects.filter(pk=generation.pk).update(
         status=Status.SUBMITTING,
@@ -127,10 +127,10 @@ def test_a_worker_killed_mid_submit_is_taken_over_after_its_lease(make_generatio
     assert sandbox_models.Generation.objects.count() == 1
 
 
-def test_insufficient_credits_rejects_without_charging(make_generation):
+def test_insufficient_credits_rejects_without_charging(add_generation):
     account = builtin_account()
     sandbox_models.Account.objects.filter(pk=account.pk).update(balance=10)
-    generation = make_generation()
+    generation = add_generation()
 
     tasks.submit.call(str(generation.pk))
 
@@ -143,8 +143,8 @@ def test_insufficient_credits_rejects_without_charging(make_generation):
     assert not queued_tasks("submit").exists()
 
 
-def test_a_prompt_rivya_refuses_is_rejected(make_generation):
-    generation = make_generation(prompt="x" * 1001)
+def test_a_prompt_rivya_refuses_is_rejected(add_generation):
+    generation = add_generation(prompt="x" * 1001)
 
     tasks.submit.call(str(generation.pk))
 
@@ -155,9 +155,9 @@ def test_a_prompt_rivya_refuses_is_rejected(make_generation):
     assert not sandbox_models.Generation.objects.exists()
 
 
-def test_rate_limiting_is_retried_after_retry_after(make_generation):
+def test_rate_limiting_is_retried_after_retry_after(add_generation):
     set_knobs(rate_limit_generations=0, rate_window_seconds=60)
-    generation = make_generation()
+    generation = add_generation()
     before = timezone.now()
 
     tasks.submit.call(str(generation.pk))
@@ -173,9 +173,9 @@ def test_rate_limiting_is_retried_after_retry_after(make_generation):
     assert generation.lease_until == retry.run_after + tasks.REDRIVE_GRACE
 
 
-def test_submit_gives_up_after_bounded_attempts(make_generation):
+def test_submit_gives_up_after_bounded_attempts(add_generation):
     set_knobs(public_api_disabled=True)
-    generation = make_generation()
+    generation = add_generation()
     Generation.objects.filter(pk=generation.pk).update(attempts=tasks.SUBMIT_MAX_ATTEMPTS - 1)
 
     tasks.submit.call(str(generation.pk))
@@ -187,8 +187,8 @@ def test_submit_gives_up_after_bounded_attempts(make_generation):
     assert not queued_tasks("submit").exists()
 
 
-def test_submit_ignores_rows_that_moved_on(make_generation):
-    generation = make_generation(status=Status.READY)
+def test_submit_ignores_rows_that_moved_on(add_generation):
+    generation = add_generation(status=Status.READY)
     tasks.submit.call(str(generation.pk))
     tasks.submit.call("00000000-0000-0000-0000-000000000000")
     generation.refresh_from_db()

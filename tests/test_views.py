@@ -12,11 +12,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from generations.models import CatalogEntry, Generation, Status
-from tests.fixtures_app import huge_png, image_bytes, paid
+from tests.fixtures import huge_png, image_bytes, paid
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("fast_passwords", "app_media"),
+    pytest.mark.usefixtures("fast_passwords", "media_root"),
 ]
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -80,11 +80,11 @@ def price_hints(page):
 
 
 def test_the_form_shows_what_the_team_last_paid_for_each_choice(
-    owner_client, owner, owner_team, outsider, outsider_team
+    owner_client, owner, team, outsider, outsider_team
 ):
-    paid(owner_team, owner, duration=10, sound=True, credits=140, minutes_ago=30)
-    paid(owner_team, owner, duration=10, sound=True, credits=110, minutes_ago=5)
-    paid(owner_team, owner, duration=5, sound=False, credits=55, minutes_ago=10)
+    paid(team, owner, duration=10, sound=True, credits=140, minutes_ago=30)
+    paid(team, owner, duration=10, sound=True, credits=110, minutes_ago=5)
+    paid(team, owner, duration=5, sound=False, credits=55, minutes_ago=10)
     paid(outsider_team, outsider, duration=5, sound=True, credits=999)
 
     hints = price_hints(html(owner_client.get(reverse("home"), **EN)))
@@ -97,8 +97,8 @@ def test_the_form_shows_what_the_team_last_paid_for_each_choice(
     assert ["hidden" in attrs for attrs, _ in hints] == [False, True]
 
 
-def test_after_a_form_error_the_hint_follows_the_submitted_choice(owner_client, owner, owner_team):
-    paid(owner_team, owner, duration=10, sound=True, credits=110)
+def test_after_a_form_error_the_hint_follows_the_submitted_choice(owner_client, owner, team):
+    paid(team, owner, duration=10, sound=True, credits=110)
     page = html(
         owner_client.post(
             reverse("home"),
@@ -122,7 +122,7 @@ def test_unknown_cost_queues_a_catalog_refresh(owner_client, django_capture_on_c
 
 
 def test_valid_post_creates_a_pending_row_and_queues_submit(
-    owner_client, owner, owner_team, http_calls, django_capture_on_commit_callbacks
+    owner_client, owner, team, http_calls, django_capture_on_commit_callbacks
 ):
     png = image_bytes("PNG", (80, 60))
     with django_capture_on_commit_callbacks(execute=True):
@@ -132,7 +132,7 @@ def test_valid_post_creates_a_pending_row_and_queues_submit(
     generation = Generation.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/#gen-{generation.pk}"
-    assert generation.team == owner_team
+    assert generation.team == team
     assert generation.created_by == owner
     assert generation.status == Status.PENDING
     assert (generation.prompt, generation.duration, generation.sound, generation.aspect_ratio) == (
@@ -143,7 +143,7 @@ def test_valid_post_creates_a_pending_row_and_queues_submit(
     )
     assert generation.reference_mime == "image/png"
     assert generation.reference_image.name == (
-        f"teams/{owner_team.pk}/generations/{generation.pk}/reference.png"
+        f"teams/{team.pk}/generations/{generation.pk}/reference.png"
     )
     assert generation.reference_image.read() == png
     assert [t.args_kwargs["args"] for t in submit_tasks()] == [[str(generation.pk)]]

@@ -31,8 +31,8 @@ def client():
 
 
 @pytest.fixture
-def waiting(make_generation):
-    return make_generation(
+def waiting(add_generation):
+    return add_generation(
         status=Status.PROCESSING,
         rivya_task_id=TASK_ID,
         next_poll_at=timezone.now() + timedelta(seconds=30),
@@ -121,8 +121,8 @@ def test_signed_bodies_that_are_not_events_are_refused(client, secret, body):
     assert response.status_code == 400
 
 
-def test_unknown_tasks_and_finished_rows_are_ignored(client, secret, make_generation):
-    done = make_generation(status=Status.READY, rivya_task_id=TASK_ID, next_poll_at=None)
+def test_unknown_tasks_and_finished_rows_are_ignored(client, secret, add_generation):
+    done = add_generation(status=Status.READY, rivya_task_id=TASK_ID, next_poll_at=None)
     for body in (event(), event(task_id="task_" + "U" * 24)):
         assert post(client, body, sign(body, secret, int(time.time()))).status_code == 200
     done.refresh_from_db()
