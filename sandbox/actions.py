@@ -15,7 +15,6 @@ the same task twice; a request that loses the claim answers ``processing``.
 import logging
 import os
 import random
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,10 +37,6 @@ def media_dir() -> Path:
     return path
 
 
-def result_name(generation_id: str, model: str) -> str:
-    return f"{generation_id}.{'png' if model == 'z-image' else 'mp4'}"
-
-
 def create_generation(
     account: Account,
     *,
@@ -51,11 +46,12 @@ def create_generation(
     reference_file: File | None,
     client_request_id: str,
     price: int,
-    result_url_for: Callable[[str], str],
+    origin: str,
 ) -> Generation | None:
     """Debit the wallet and create the task; None when the balance is too low.
 
-    Must run inside a transaction (the caller's idempotency transaction).
+    Must run inside a transaction (the caller's idempotency transaction). ``origin`` is
+    the scheme and host the request came in on, kept for the task's webhook payloads.
     """
     debited = Account.objects.filter(pk=account.pk, balance__gte=price).update(
         balance=F("balance") - price
@@ -65,9 +61,8 @@ def create_generation(
     config = SandboxConfig.load()
     now = timezone.now()
     processing_at = now + timedelta(seconds=config.queued_seconds)
-    generation_id = new_id("task")
     generation = Generation.objects.create(
-        id=generation_id,
+        id=new_id("task"),
         account=account,
         model=model,
         prompt=prompt,
@@ -78,7 +73,7 @@ def create_generation(
         will_fail=random.random() < config.task_failure_rate,  # noqa: S311
         processing_at=processing_at,
         due_at=processing_at + timedelta(seconds=config.processing_seconds),
-        result_url=result_url_for(result_name(generation_id, model)),
+        origin=origin,
         created_at=now,
         updated_at=now,
     )
@@ -138,7 +133,7 @@ def render_result(generation_id: str) -> bool:
     if not claimed:
         return False
     generation = Generation.objects.select_related("reference_file").get(pk=generation_id)
-    target = media_dir() / result_name(generation.id, generation.model)
+    target = media_dir() / generation.result_name
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
         if generation.model == "z-image":

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.http import (
     HttpRequest,
@@ -292,53 +292,110 @@ def idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
+# A record left in progress this long after its create should have ended belongs to a
+# request that died: the key is freed rather than stuck until the record expires.
+ABANDONED_AFTER_SECONDS = 60.0
+IN_PROGRESS = "A request with this Idempotency-Key is still being processed; retry later."
+
+
 def idempotent(
     request: HttpRequest,
     ctx: Context,
     key: str | None,
     request_hash: str,
     create: Callable[[], JsonResponse],
+    *,
+    delay: float = 0.0,
 ) -> JsonResponse:
     """Run ``create`` once per (account, key); replay or refuse repeats.
 
     A repeat on the same route with the same body gets the stored answer; a different body
     or a different route (method and path) gets 409 ``idempotency_conflict`` (§8 item 23).
 
-    ``create`` runs inside the same transaction as the record, so a task, its debit and
-    its idempotency record are committed together or not at all. Only 200 answers are
-    kept: an ``insufficient_credits`` refusal may be retried with the same key.
+    The key is first recorded as in progress, committed at once, so that every other request
+    with the key answers 409 until this one ends (§8 item 24). ``create`` then runs after
+    ``delay`` seconds (the slow-create knob), and the record is finished in the same
+    transaction as ``create``: a task, its debit and its record are committed together or
+    not at all. The wait happens outside any transaction, which on SQLite would lock the
+    database for everyone. Only 200 answers are kept: a refusal (``insufficient_credits``)
+    removes the record, so the key may be used again.
     """
     if key is None:
+        _wait(delay)
         with transaction.atomic():
             return create()
     scope = {"account": ctx.account, "key": key}
     route = {"method": request.method or "", "path": request.path}
-    cutoff = timezone.now() - timedelta(seconds=conf.get("SANDBOX_IDEMPOTENCY_TTL_SECONDS"))
+    record, mine = _claim(
+        scope, {**route, "request_hash": request_hash}, ABANDONED_AFTER_SECONDS + delay
+    )
+    if not mine:
+        return _replay(record, route, request_hash)
     try:
+        _wait(delay)
         with transaction.atomic():
-            record = IdempotencyRecord.objects.filter(**scope).first()
-            if record is not None and record.created_at < cutoff:
-                record.delete()
-                record = None
-            if record is not None:
-                return _replay(record, route, request_hash)
             response = create()
             if response.status_code == 200:
-                IdempotencyRecord.objects.create(
-                    **scope,
-                    **route,
-                    request_hash=request_hash,
-                    status_code=response.status_code,
-                    body=json.loads(response.content),
-                )
-            return response
-    except IntegrityError:
-        # A concurrent twin committed first: answer as its replay.
-        record = IdempotencyRecord.objects.get(**scope)
-        return _replay(record, route, request_hash)
+                _finish(record, response)
+    except BaseException:
+        _release(record)
+        raise
+    if response.status_code != 200:
+        _release(record)
+    return response
+
+
+def _wait(delay: float) -> None:
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _claim(
+    scope: dict[str, Any], fields: dict[str, str], abandoned_after: float
+) -> tuple[IdempotencyRecord, bool]:
+    """The key's record and whether this request just made it (as in progress)."""
+    now = timezone.now()
+    expired = now - timedelta(seconds=conf.get("SANDBOX_IDEMPOTENCY_TTL_SECONDS"))
+    abandoned = now - timedelta(seconds=abandoned_after)
+    for _attempt in range(3):
+        record = IdempotencyRecord.objects.filter(**scope).first()
+        if record is None:
+            try:
+                with transaction.atomic():
+                    return IdempotencyRecord.objects.create(**scope, **fields), True
+            except IntegrityError:
+                continue  # a twin recorded the key first: answer as its repeat
+        if record.created_at >= (abandoned if record.in_progress else expired):
+            return record, False
+        # Past its retention, or left in progress by a request that died. Deleting by pk
+        # leaves alone a record another request has made for the key meanwhile.
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+    raise ApiError(409, "idempotency_conflict", IN_PROGRESS)
+
+
+def _finish(record: IdempotencyRecord, response: JsonResponse) -> None:
+    finished = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).update(
+        status_code=response.status_code, body=json.loads(response.content)
+    )
+    if not finished:
+        # This request ran so long that its record was taken as abandoned and the key was
+        # used again: roll the create back rather than make a second task for one key.
+        raise ApiError(
+            409,
+            "idempotency_conflict",
+            "This Idempotency-Key was used again while this request was still running.",
+        )
+
+
+def _release(record: IdempotencyRecord) -> None:
+    """Free the key after a refusal or an error (an unfreed key is abandoned later anyway)."""
+    with contextlib.suppress(DatabaseError):
+        IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
 
 
 def _replay(record: IdempotencyRecord, route: dict[str, str], request_hash: str) -> JsonResponse:
+    if record.status_code is None:
+        raise ApiError(409, "idempotency_conflict", IN_PROGRESS)
     if (record.method, record.path) != (route["method"], route["path"]):
         raise ApiError(
             409,
@@ -352,3 +409,17 @@ def _replay(record: IdempotencyRecord, route: dict[str, str], request_hash: str)
             "This Idempotency-Key was already used with a different request.",
         )
     return JsonResponse(record.body, status=record.status_code, safe=False, content_type=JSON_TYPE)
+
+
+def lose_answer(ctx: Context, key: str | None, first: int) -> bool:
+    """Whether to drop this answer: the first ``first`` answers for (account, key) are.
+
+    Counted on the key's record in one conditional UPDATE, so replays and 409s count too and
+    every process agrees. A request whose key left no record (a refusal) is not counted.
+    """
+    if key is None or first <= 0:
+        return False
+    counted = IdempotencyRecord.objects.filter(
+        account=ctx.account, key=key, answers_lost__lt=first
+    ).update(answers_lost=F("answers_lost") + 1)
+    return bool(counted)

@@ -28,6 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_TASK_FAILURE_RATE": 0.0,
     "SANDBOX_TRUNCATE_MEDIA": False,
     "SANDBOX_ANSWER_LOST_RATE": 0.0,
+    # A POST /generations waits this long (outside any transaction) before creating.
+    "SANDBOX_CREATE_DELAY_SECONDS": 0.0,
+    # The first N answers to POST /generations per Idempotency-Key are dropped.
+    "SANDBOX_LOSE_FIRST_ANSWERS": 0,
+    # Result URLs use this host[:port] instead of the one the request came in on.
+    "SANDBOX_MEDIA_HOST": "",
+    # Result URLs are signed and stop working this long after they were handed out.
+    "SANDBOX_MEDIA_URL_TTL_SECONDS": 3600,
     # Rate limits: fixed window per API key.
     "SANDBOX_RATE_WINDOW_SECONDS": 60,
     "SANDBOX_RATE_LIMIT_GENERATIONS": 60,

@@ -178,7 +178,9 @@ class Generation(models.Model):
     render_state = models.CharField(max_length=10, choices=Render.choices, default=Render.PENDING)
     render_started_at = models.DateTimeField(null=True, blank=True)
     video_size = models.BigIntegerField(null=True, blank=True)
-    result_url = models.CharField(max_length=500, blank=True)
+    # Scheme and host the task was created through, e.g. "http://127.0.0.1:8000": result URLs
+    # are made when answered, and a webhook delivery has no request to take them from.
+    origin = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -193,14 +195,15 @@ class Generation(models.Model):
         return self.status in self.TERMINAL
 
     @property
-    def video_name(self) -> str:
-        return f"{self.id}.mp4"
+    def result_name(self) -> str:
+        """The result file's name under the media directory (and in its URL)."""
+        return f"{self.id}.{'png' if self.model == 'z-image' else 'mp4'}"
 
-    def to_public(self) -> dict[str, Any]:
-        """The public generation object (contract §3.2)."""
+    def to_public(self, result_url: str = "") -> dict[str, Any]:
+        """The public generation object (contract §3.2); ``result_url`` once succeeded."""
         result = None
         if self.status == self.Status.SUCCEEDED:
-            result = {"primary_url": self.result_url, "urls": [self.result_url]}
+            result = {"primary_url": result_url, "urls": [result_url]}
         error = None
         if self.status == self.Status.FAILED:
             error = {"code": "generation_failed", "message": "The generation failed."}
@@ -223,8 +226,12 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=200)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
+    # Both empty while the first request with the key is still running (it answers 409
+    # to any other request with the key until it finishes).
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    # How many answers for this key were dropped (the lose-first-answers knob).
+    answers_lost = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -235,6 +242,10 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.key}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status_code is None
 
 
 class RateLimitWindow(models.Model):
@@ -387,6 +398,18 @@ class SandboxConfig(models.Model):
     task_failure_rate = models.FloatField(_("generation failure rate (0–1)"))
     truncate_media = models.BooleanField(_("truncate result videos"))
     answer_lost_rate = models.FloatField(_("create answer lost rate (0–1)"))
+    create_delay_seconds = models.FloatField(
+        _("delay before POST /generations makes its task (seconds)")
+    )
+    lose_first_answers = models.PositiveIntegerField(
+        _("create answers lost per Idempotency-Key (first N)")
+    )
+    media_host = models.CharField(
+        _("host of result URLs (host or host:port, empty: the request's host)"),
+        max_length=255,
+        blank=True,
+    )
+    media_url_ttl_seconds = models.PositiveIntegerField(_("result URLs valid for (seconds)"))
     queued_seconds = models.FloatField(_("seconds in queued"))
     processing_seconds = models.FloatField(_("seconds in processing"))
     rate_window_seconds = models.PositiveIntegerField(_("rate-limit window (seconds)"))
@@ -410,6 +433,10 @@ class SandboxConfig(models.Model):
             "task_failure_rate": conf.get("SANDBOX_TASK_FAILURE_RATE"),
             "truncate_media": conf.get("SANDBOX_TRUNCATE_MEDIA"),
             "answer_lost_rate": conf.get("SANDBOX_ANSWER_LOST_RATE"),
+            "create_delay_seconds": conf.get("SANDBOX_CREATE_DELAY_SECONDS"),
+            "lose_first_answers": conf.get("SANDBOX_LOSE_FIRST_ANSWERS"),
+            "media_host": conf.get("SANDBOX_MEDIA_HOST"),
+            "media_url_ttl_seconds": conf.get("SANDBOX_MEDIA_URL_TTL_SECONDS"),
             "queued_seconds": conf.get("SANDBOX_QUEUED_SECONDS"),
             "processing_seconds": conf.get("SANDBOX_PROCESSING_SECONDS"),
             "rate_window_seconds": conf.get("SANDBOX_RATE_WINDOW_SECONDS"),

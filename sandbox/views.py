@@ -8,14 +8,14 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, HttpResponseForbidden, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from rivyaweb import ranges
-from sandbox import actions, api, catalog, conf, openapi, webhooks
+from sandbox import actions, api, catalog, conf, links, openapi, webhooks
 from sandbox.api import ApiError, Context, not_found, ok, validation
 from sandbox.models import File, Generation, SandboxConfig, WebhookDelivery, WebhookEndpoint, new_id
 from sandbox.sniff import EXTENSIONS, KIND_MAX_BYTES, KIND_MIME_TYPES, sniff
@@ -70,14 +70,22 @@ def create_generation(request: HttpRequest, ctx: Context) -> HttpResponseBase:
             reference_file=reference,
             client_request_id=client_request_id or "",
             price=price,
-            result_url_for=lambda name: media_url(request, name),
+            origin=links.origin(request),
         )
         if generation is None:
             raise ApiError(402, "insufficient_credits", "Not enough credits for this generation.")
-        return ok(generation.to_public())
+        return ok(links.public(generation, request))
 
-    response = api.idempotent(request, ctx, key, api.canonical_hash(body), create)
-    if _chance(SandboxConfig.load().answer_lost_rate):
+    delay = SandboxConfig.load().create_delay_seconds
+    try:
+        response = api.idempotent(request, ctx, key, api.canonical_hash(body), create, delay=delay)
+    except ApiError:
+        # A 409 for the key is one of its answers too (a refusal left no record to count on).
+        if api.lose_answer(ctx, key, SandboxConfig.load().lose_first_answers):
+            return api.dropped_connection(request)
+        raise
+    config = SandboxConfig.load()
+    if api.lose_answer(ctx, key, config.lose_first_answers) or _chance(config.answer_lost_rate):
         # The task and its idempotency record are committed; only the answer is lost.
         return api.dropped_connection(request)
     return response
@@ -157,7 +165,7 @@ def _validate_references(items: Any, spec: dict[str, Any], ctx: Context) -> File
 def get_generation(request: HttpRequest, ctx: Context, task_id: str) -> HttpResponseBase:
     if not Generation.objects.filter(pk=task_id, account=ctx.account).exists():
         raise not_found()
-    return ok(actions.advance(task_id).to_public())
+    return ok(links.public(actions.advance(task_id), request))
 
 
 # --- Files -------------------------------------------------------------------------------
@@ -376,7 +384,7 @@ def test_webhook(request: HttpRequest, ctx: Context, endpoint_id: str) -> HttpRe
 
 def list_webhook_events(request: HttpRequest, ctx: Context) -> HttpResponseBase:
     events = ctx.account.events.all()[: _limit(request)]
-    return _listing([e.to_public() for e in events])
+    return _listing([links.public_event(e, request) for e in events])
 
 
 # --- Media -------------------------------------------------------------------------------
@@ -384,15 +392,26 @@ def list_webhook_events(request: HttpRequest, ctx: Context) -> HttpResponseBase:
 
 @require_safe
 def media(request: HttpRequest, name: str) -> HttpResponseBase:
-    """Result videos/images and uploaded files; no auth, the ids are unguessable."""
+    """Result videos/images and uploaded files; no auth.
+
+    Results need the signed, expiring query their URLs carry (:mod:`sandbox.links`);
+    uploads are served by their unguessable ids alone, as their URLs are compared exactly
+    when given back as references.
+    """
 
     if not re.fullmatch(
         r"task_[A-Za-z0-9]{24}\.(mp4|png)|files/file_[A-Za-z0-9]{24}/[\w.-]+", name
     ):
         return api.error_response(not_found())
-    path = conf.data_dir() / ("media" if name.startswith("task_") else "") / name
+    result = name.startswith("task_")
+    path = conf.data_dir() / ("media" if result else "") / name
     if not path.is_file():
         return api.error_response(not_found())
+    if result and not links.is_valid(name, request.GET.get("expires"), request.GET.get("sig")):
+        return HttpResponseForbidden(
+            b"This media link has expired or is not valid; read the task again for a new one.\n",
+            content_type="text/plain; charset=utf-8",
+        )
     content_type = {
         ".mp4": "video/mp4",
         ".png": "image/png",

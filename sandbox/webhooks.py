@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sandbox import conf
+from sandbox import conf, links
 from sandbox.models import (
     Account,
     Generation,
@@ -101,7 +101,10 @@ def emit(generation: Generation) -> WebhookEvent | None:
         return None
     settings_endpoint(generation.account)
     event = WebhookEvent.objects.create(
-        id=new_id("evt"), account=generation.account, type=event_type, data=generation.to_public()
+        id=new_id("evt"),
+        account=generation.account,
+        type=event_type,
+        data=links.public(generation, None),
     )
     endpoints = WebhookEndpoint.objects.filter(
         account=generation.account, status=WebhookEndpoint.Status.ACTIVE
@@ -135,7 +138,8 @@ def deliver(delivery_id: str) -> WebhookDelivery:
     if delivery.status != WebhookDelivery.Status.PENDING:
         return delivery
     endpoint = delivery.endpoint
-    body = json.dumps(delivery.event.to_public(), separators=(",", ":")).encode()
+    # Result URLs expire: each attempt carries freshly made ones.
+    body = json.dumps(links.public_event(delivery.event, None), separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,

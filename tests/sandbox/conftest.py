@@ -1,10 +1,10 @@
-import io
+import time
 
 import httpx
 import pytest
-from PIL import Image
 
 from sandbox.models import Account, ApiKey
+from tests.fixtures import image_bytes
 
 BUILTIN_KEY = "rvya_sk_sandbox_local"
 
@@ -55,12 +55,6 @@ def make_client(base_url):
         client.close()
 
 
-def image_bytes(fmt="PNG", size=(64, 48), color=(200, 40, 40)):
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
 def upload_png(client, **extra):
     return client.post(
         "/files",
@@ -70,11 +64,18 @@ def upload_png(client, **extra):
 
 
 def wait_for(client, task_id, statuses=("succeeded", "failed"), timeout=30):
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         body = client.get(f"/generations/{task_id}").json()
         if body["status"] in statuses or time.monotonic() > deadline:
             return body
         time.sleep(0.1)
+
+
+def until(condition, timeout=30):
+    """Wait until ``condition()`` is true (something another thread or process does)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s")
+        time.sleep(0.02)

@@ -56,3 +56,32 @@ def test_staff_tops_up_and_controls_tasks(client, staff, api):
     )
     assert api.get(f"/generations/{task['id']}").json()["status"] == "succeeded"
     assert Account.objects.get(is_builtin=True).balance == 10_500 - 1
+
+
+def test_staff_sets_the_create_and_media_knobs(client, staff):
+    client.force_login(staff)
+    page = client.get(reverse("sandbox:control"), headers={"accept-language": "en"})
+    for name in (
+        "create_delay_seconds",
+        "lose_first_answers",
+        "media_host",
+        "media_url_ttl_seconds",
+    ):
+        assert f'name="{name}"' in page.content.decode()
+    data = {k: v for k, v in SandboxConfig.defaults().items() if v is not False}
+    data |= {"form": "config", "create_delay_seconds": "1.5", "lose_first_answers": "2"}
+    data |= {"media_host": "cdn.example:8443", "media_url_ttl_seconds": "60"}
+    assert client.post(reverse("sandbox:control"), data).status_code == 302
+    config = SandboxConfig.load()
+    assert (config.create_delay_seconds, config.lose_first_answers) == (1.5, 2)
+    assert (config.media_host, config.media_url_ttl_seconds) == ("cdn.example:8443", 60)
+    for bad in (
+        {"media_host": "https://cdn.example"},
+        {"media_host": "cdn.example/videos"},
+        {"media_host": "user@cdn.example"},
+        {"media_url_ttl_seconds": "0"},
+        {"create_delay_seconds": "-1"},
+        {"lose_first_answers": "-1"},
+    ):
+        assert client.post(reverse("sandbox:control"), {**data, **bad}).status_code == 200, bad
+    assert SandboxConfig.load().media_host == "cdn.example:8443"

@@ -1,6 +1,7 @@
 import pytest
 
-from tests.sandbox.conftest import image_bytes, upload_png
+from tests.fixtures import image_bytes
+from tests.sandbox.conftest import upload_png
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

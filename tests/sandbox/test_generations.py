@@ -1,7 +1,8 @@
 import pytest
 
 from sandbox.models import Account, Generation, IdempotencyRecord
-from tests.sandbox.conftest import image_bytes, upload_png, wait_for
+from tests.fixtures import image_bytes
+from tests.sandbox.conftest import upload_png, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,57 +1,41 @@
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from django.core.management import call_command
 
 from sandbox.models import WebhookDelivery
+from tests.fixtures import drain, set_knobs
+from tests.http_server import FakeServer
 from tests.sandbox.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-class Receiver:
-    """A local HTTP server that records webhook posts and answers with ``status``."""
-
-    def __init__(self):
-        self.requests = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+HOOK = "/hook"
+OK = (200, {}, b"")
 
 
 @pytest.fixture
 def receiver(settings):
-    receiver = Receiver()
-    settings.SANDBOX_WEBHOOK_ALLOWED_URL_PREFIXES = [receiver.url]
-    yield receiver
-    receiver.close()
+    """Records webhook posts to ``/hook`` and answers 200 (a test may script another answer)."""
+    with FakeServer() as server:
+        settings.SANDBOX_WEBHOOK_ALLOWED_URL_PREFIXES = [server.on(HOOK, OK)]
+        yield server
 
 
-def drain():
-    call_command("db_worker", batch=True, queue_name="sandbox", interval=0, startup_delay=False)
+def without_link_expiry(generation):
+    """The generation object with its result URLs cut at the query (they are made afresh,
+    with a new expiry, each time they are answered)."""
+    result = generation["result"]
+    if result is None:
+        return generation
+    cut = [url.partition("?")[0] for url in result["urls"]]
+    return {
+        **generation,
+        "result": {"primary_url": result["primary_url"].partition("?")[0], "urls": cut},
+    }
 
 
 def verify(secret, headers, body):
@@ -112,11 +96,13 @@ def test_management_routes(api):
 
 
 def test_signed_delivery_on_success(api, receiver):
-    secret = create_endpoint(api, receiver.url).json()["signing_secret"]
+    secret = create_endpoint(api, receiver.url + HOOK).json()["signing_secret"]
     task = api.post("/generations", json={"model": "z-image", "prompt": "a boat"}).json()
     assert wait_for(api, task["id"])["status"] == "succeeded"
     drain()
-    [(headers, body)] = receiver.requests
+    [seen] = receiver.requests
+    headers, body = seen.headers, seen.body
+    assert seen.method == "POST" and seen.path == HOOK
     assert headers["User-Agent"] == "Rivya-Webhooks/1.0"
     assert headers["Content-Type"] == "application/json"
     assert verify(secret, headers, body)
@@ -125,14 +111,16 @@ def test_signed_delivery_on_success(api, receiver):
     assert event["id"].startswith("evt_")
     assert event["type"] == "generation.succeeded"
     assert event["api_version"] == "2026-05-11"
-    assert event["data"] == api.get(f"/generations/{task['id']}").json()
+    assert without_link_expiry(event["data"]) == without_link_expiry(
+        api.get(f"/generations/{task['id']}").json()
+    )
     events = api.get("/webhook-events").json()["data"]
     assert [e["id"] for e in events] == [event["id"]]
 
 
 def test_failed_delivery_is_retried_and_recorded(api, receiver):
-    receiver.status = 500
-    endpoint = create_endpoint(api, receiver.url).json()
+    receiver.on(HOOK, (500, {}, b""))
+    endpoint = create_endpoint(api, receiver.url + HOOK).json()
     api.post(f"/webhooks/{endpoint['id']}/test", json={"event_type": "generation.failed"})
     drain()
     assert len(receiver.requests) == 5  # every attempt, back-off scaled to zero
@@ -142,16 +130,37 @@ def test_failed_delivery_is_retried_and_recorded(api, receiver):
     assert deliveries[0]["response_status"] == 500
     fetched = api.get(f"/webhooks/{endpoint['id']}").json()
     assert fetched["failure_count"] == 5 and fetched["last_failure_at"]
-    assert json.loads(receiver.requests[0][1])["data"]["id"].startswith("task_test_")
+    assert json.loads(receiver.requests[0].body)["data"]["id"].startswith("task_test_")
 
 
 def test_settings_webhook_for_the_builtin_account(api, receiver, settings):
-    settings.SANDBOX_WEBHOOK_URL = receiver.url
+    settings.SANDBOX_WEBHOOK_URL = receiver.url + HOOK
     settings.SANDBOX_WEBHOOK_SECRET = "whsec_from_settings"
     task = api.post("/generations", json={"model": "z-image", "prompt": "x"}).json()
     wait_for(api, task["id"])
     drain()
-    [(headers, body)] = receiver.requests
-    assert verify("whsec_from_settings", headers, body)
+    [seen] = receiver.requests
+    assert verify("whsec_from_settings", seen.headers, seen.body)
     assert api.get("/webhooks").json()["data"] == []
     assert WebhookDelivery.objects.get().status == "succeeded"
+
+
+def test_webhook_result_urls_are_made_at_delivery(api, receiver, live_server):
+    """Payload URLs follow the media host knob and carry a fresh signature that works."""
+    create_endpoint(api, receiver.url + HOOK)
+    task = api.post("/generations", json={"model": "z-image", "prompt": "a kite"}).json()
+    assert wait_for(api, task["id"])["status"] == "succeeded"
+    set_knobs(media_host="cdn.example")
+    drain()
+    [seen] = receiver.requests
+    result = json.loads(seen.body)["data"]["result"]
+    url = urlsplit(result["primary_url"])
+    assert result["urls"] == [result["primary_url"]]
+    assert (url.scheme, url.netloc) == ("http", "cdn.example")
+    assert url.path == f"/sandbox/media/{task['id']}.png"
+    # The same link on the host the task was created through serves the image.
+    served = httpx.get(f"{live_server.url}{url.path}?{url.query}")
+    assert served.status_code == 200
+    assert served.content.startswith(b"\x89PNG")
+    listed = api.get("/webhook-events").json()["data"][0]["data"]["result"]["primary_url"]
+    assert urlsplit(listed).netloc == "cdn.example"
