@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rivyaweb.env import (
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_secret,
@@ -217,6 +218,15 @@ RIVYA_MODEL = "kling-2-6"
 RIVYA_POLL_RATE = env_int("RIVYA_POLL_RATE", 5)
 # Largest video we keep; a longer download is stopped and the generation fails.
 RIVYA_MAX_VIDEO_BYTES = env_int("RIVYA_MAX_VIDEO_BYTES", 500 * 1024 * 1024)
+# Seconds a whole video download may take. Unset: the size cap at the minimum rate below
+# (500 s by default), so a server that drips bytes cannot hold a worker for ever.
+RIVYA_DOWNLOAD_TIMEOUT: float | None = env_float("RIVYA_DOWNLOAD_TIMEOUT", 0.0) or None
+# Slowest download speed we wait for, in bytes per second (1 MiB/s).
+RIVYA_DOWNLOAD_MIN_RATE = env_int("RIVYA_DOWNLOAD_MIN_RATE", 1024 * 1024)
+if RIVYA_DOWNLOAD_TIMEOUT is not None and not 0 < RIVYA_DOWNLOAD_TIMEOUT < float("inf"):
+    raise ImproperlyConfigured("RIVYA_DOWNLOAD_TIMEOUT must be a positive number of seconds.")
+if RIVYA_DOWNLOAD_MIN_RATE <= 0:
+    raise ImproperlyConfigured("RIVYA_DOWNLOAD_MIN_RATE must be a positive number of bytes.")
 
 if RIVYA_SANDBOX and not TESTING:
     # The local run wires the sandbox's webhooks to this server's receiver, signed with a
