@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from generations import tasks
 from generations.forms import REFERENCE_MAX_BYTES, ReferenceImage, decode_reference
-from generations.models import Generation, Team
+from generations.models import ENQUEUED, REDRIVE_GRACE, Generation, Team
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def create_generation(
         form_token=form_token,
         # The submit task may claim it at once; the poller re-drives it if the
         # queued task gets lost.
-        lease_owner=tasks.ENQUEUED,
+        lease_owner=ENQUEUED,
     )
     if reference is not None:
         # Stored before the transaction, so no database lock is held during an upload
@@ -60,7 +60,7 @@ def create_generation(
             Team.objects.select_for_update().filter(pk=team.pk).first()
             existing = _duplicate_of(team, user, data, reference, retry_of)
             if existing is None:
-                generation.lease_until = timezone.now() + tasks.REDRIVE_GRACE
+                generation.lease_until = timezone.now() + REDRIVE_GRACE
                 generation.save(force_insert=True)
                 generation_id = str(generation.pk)
                 transaction.on_commit(lambda: tasks.submit.enqueue(generation_id))

@@ -2,10 +2,14 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from generations.models import CreditEntry, Generation, Membership, Team
+from generations import tasks
+from generations.models import CreditEntry, Generation, Membership, Status, Team
 
 
 class MembershipInline(admin.TabularInline[Membership, Team]):
@@ -45,17 +49,60 @@ class GenerationAdmin(admin.ModelAdmin[Generation]):
         "reserved_credits",
         "final_credits",
         "rivya_task_id",
+        "error_code",
+        "create_attempts",
+        "first_create_at",
+        "idempotency_key",
     ]
-    list_filter = ["status", "team", "aspect_ratio", "duration", "sound"]
+    list_filter = ["status", "error_code", "team", "aspect_ratio", "duration", "sound"]
     list_select_related = ["team", "created_by"]
-    search_fields = ["prompt", "rivya_task_id", "id", "created_by__username"]
+    search_fields = ["prompt", "rivya_task_id", "id", "idempotency_key", "created_by__username"]
     date_hierarchy = "created_at"
     inlines = [CreditEntryInline]
+    actions = ["ask_rivya_again", "copy_again"]
     # A generation is evidence of what was asked and spent: shown, not edited.
     readonly_fields = [field.name for field in Generation._meta.get_fields() if field.concrete]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(
+        description=_("Ask Rivya again (rows that need attention and have no video yet)"),
+        permissions=["change"],
+    )
+    def ask_rivya_again(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
+        """An unconfirmed create is sent again with the same key and body; a task Rivya did
+        not find is read again. Past Rivya's 24 h idempotency window a create sent again may
+        be charged again: that is why staff decide it, never the app."""
+        asked = 0
+        for generation in queryset.filter(status=Status.ATTENTION):
+            step = generation.ask_again()
+            if step == "submit":
+                tasks.enqueue("submit", str(generation.pk))
+            if step is not None:
+                asked += 1
+        self._report(request, asked, queryset.count())
+
+    @admin.action(
+        description=_("Copy the video again (made videos whose copy failed)"),
+        permissions=["change"],
+    )
+    def copy_again(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
+        """Re-read the task (its links may have been refreshed) and copy the video again."""
+        copied = 0
+        for generation in queryset.filter(status=Status.ATTENTION):
+            if generation.copy_again():
+                tasks.enqueue("mirror", str(generation.pk))
+                copied += 1
+        self._report(request, copied, queryset.count())
+
+    def _report(self, request: HttpRequest, done: int, chosen: int) -> None:
+        message = ngettext(
+            "%(done)d of %(chosen)d generation was sent back to work.",
+            "%(done)d of %(chosen)d generations were sent back to work.",
+            chosen,
+        ) % {"done": done, "chosen": chosen}
+        self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
 
 
 @admin.register(CreditEntry)

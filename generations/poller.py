@@ -13,7 +13,7 @@ cache each poller process has its own.
 
 Besides reading ``queued`` and ``processing`` rows, each round re-drives rows whose step was
 lost: ``submitting`` or ``saving`` rows whose lease expired get their task enqueued again,
-and ``pending`` rows older than :data:`PENDING_GRACE` that nobody holds get ``submit``.
+and ``pending`` rows that nobody took within ``REDRIVE_GRACE`` get ``submit``.
 """
 
 from __future__ import annotations
@@ -26,32 +26,23 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from generations import rivya, tasks
-from generations.models import POLLED, CreditEntry, Generation, Status, next_version
+from generations.models import FIRST_POLL_AFTER, RETRY_CAP, Generation
 
 logger = logging.getLogger(__name__)
 
 CONCURRENCY = 4
-POLL_LEASE = timedelta(seconds=60)
-FIRST_DELAY = 3.0  # seconds; submit schedules the first read this far ahead...
-GROWTH = 1.5  # ...each later read waits this much longer...
-CAP = 30.0  # ...up to this
-JITTER = 0.1  # ± this fraction, so rows created together drift apart
-PENDING_GRACE = timedelta(minutes=1)
-NOT_FOUND_GRACE = timedelta(minutes=10)
+# Reads after the first (which submit schedules FIRST_POLL_AFTER ahead) wait longer each
+# time, ×GROWTH up to CAP, ± JITTER so rows created together drift apart.
+GROWTH = 1.5
+CAP = 30.0
+JITTER = 0.1
 DEFAULT_POLL_RATE = 5  # reads per second
-
-MESSAGE_NOT_FOUND = "Rivya no longer knows this task."
-
-RIVYA_TO_STATUS = {"queued": Status.QUEUED, "processing": Status.PROCESSING}
 
 
 def poll_due(*, now: datetime | None = None, limit: int = 50) -> int:
@@ -66,7 +57,8 @@ def poll_due(*, now: datetime | None = None, limit: int = 50) -> int:
     granted = take_budget(limit, key=key)
     if not granted:
         return handled
-    rows, owner = claim_due(now=now, limit=granted)
+    owner = f"poll:{uuid.uuid4().hex[:12]}:{tasks.worker_id()}"[:64]
+    rows = Generation.objects.claim_due(now=now, limit=granted, owner=owner)
     if len(rows) < granted:
         return_budget(granted - len(rows), key=key)
     if rows:
@@ -76,13 +68,14 @@ def poll_due(*, now: datetime | None = None, limit: int = 50) -> int:
             except Exception:
                 # A bug must not leave the row leased for nothing: it is retried later.
                 logger.exception("generation %s: applying the poll result failed", row.pk)
-                _release(row, owner, now + timedelta(seconds=CAP))
+                row.release(owner, next_poll_at=now + timedelta(seconds=CAP))
     return handled + len(rows)
 
 
 def next_delay(poll_count: int, rand: Callable[[], float] = random.random) -> float:
     """Seconds until the next read after ``poll_count`` reads: 3 s growing ×1.5 to 30 s."""
-    base = min(CAP, FIRST_DELAY * GROWTH ** max(0, poll_count))
+    first = FIRST_POLL_AFTER.total_seconds()
+    base = min(CAP, first * GROWTH ** max(0, poll_count))
     return base * (1 - JITTER + 2 * JITTER * rand())
 
 
@@ -118,40 +111,6 @@ def return_budget(unused: int, *, key: str | None = None) -> None:
         cache.decr(key or _budget_key(), unused)
 
 
-# --- Claiming ------------------------------------------------------------------------------
-
-
-def _lease_expired(now: datetime) -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-
-
-def claim_due(*, now: datetime, limit: int) -> tuple[list[Generation], str]:
-    """Lease up to ``limit`` due rows for this round; return them and the lease owner."""
-    owner = f"poll:{uuid.uuid4().hex[:12]}:{tasks.worker_id()}"[:64]
-    due = (
-        Generation.objects.filter(status__in=POLLED, next_poll_at__lte=now)
-        .filter(_lease_expired(now))
-        .order_by("next_poll_at")
-    )
-    lease = {"lease_owner": owner, "lease_until": now + POLL_LEASE}
-    if connection.features.has_select_for_update_skip_locked:
-        with transaction.atomic():
-            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-            Generation.objects.filter(pk__in=ids).update(**lease)
-    else:
-        # Without SKIP LOCKED: a conditional UPDATE per row; a rival's claim makes it miss.
-        for pk in list(due.values_list("pk", flat=True)[:limit]):
-            due.filter(pk=pk).update(**lease)
-    rows = list(Generation.objects.filter(lease_owner=owner).order_by("next_poll_at"))
-    return rows, owner
-
-
-def _release(row: Generation, owner: str, next_poll_at: datetime, **fields: Any) -> int:
-    return Generation.objects.filter(pk=row.pk, lease_owner=owner).update(
-        lease_owner="", lease_until=None, next_poll_at=next_poll_at, **fields
-    )
-
-
 # --- Reading -------------------------------------------------------------------------------
 
 
@@ -164,114 +123,35 @@ def read_all(rows: list[Generation]) -> list[rivya.Generation | Exception]:
         except Exception as exc:  # handed to apply(), which decides what it means
             return exc
 
-    with tasks.rivya_client() as client, ThreadPoolExecutor(CONCURRENCY) as pool:
+    with (
+        rivya.client_from_settings(max_retries=0) as client,
+        ThreadPoolExecutor(CONCURRENCY) as pool,
+    ):
         return list(pool.map(read, [row.rivya_task_id for row in rows]))
 
 
 def apply(
     row: Generation, answer: rivya.Generation | Exception, *, now: datetime, owner: str
 ) -> None:
-    """Write what one read said back to the row (only while this poller holds its lease)."""
-    if isinstance(answer, Exception):
-        _read_failed(row, answer, now=now, owner=owner)
+    """Hand what one read said to the row (which acts only while this poller holds it)."""
+    if isinstance(answer, rivya.RivyaError):
+        delay = next_delay(row.poll_count + 1)
+        if answer.retry_after is not None:
+            delay = max(delay, min(answer.retry_after, RETRY_CAP))
+        elif not answer.retryable:
+            delay = CAP
+        logger.warning("generation %s: poll failed (%r); next read in %.1fs", row.pk, answer, delay)
+        row.read_failed(answer, owner, now + timedelta(seconds=delay), now=now)
+    elif isinstance(answer, Exception):
+        logger.error("generation %s: unexpected error while polling: %r", row.pk, answer)
+        row.release(owner, next_poll_at=now + timedelta(seconds=CAP))
     elif answer.status == "succeeded":
-        _succeeded(row, answer, owner)
+        if row.rivya_succeeded(answer, owner):
+            tasks.enqueue("mirror", str(row.pk))
     elif answer.status == "failed":
-        _failed(
-            row,
-            answer,
-            owner,
-            code=answer.error.code if answer.error else "generation_failed",
-            message=answer.error.message if answer.error else "",
-        )
+        row.rivya_failed(answer, owner)
     else:
-        _still_running(row, answer, now=now, owner=owner)
-
-
-def _still_running(row: Generation, answer: rivya.Generation, *, now: datetime, owner: str) -> None:
-    status = RIVYA_TO_STATUS.get(answer.status, row.status)
-    fields: dict[str, Any] = {
-        "rivya_status": answer.status[:32],
-        "poll_count": F("poll_count") + 1,
-        "notice": "",
-    }
-    if status != row.status or row.notice:
-        # Only a visible change moves changed_at, so live cards re-render only then.
-        fields.update(status=status, changed_at=next_version())
-    delay = next_delay(row.poll_count + 1)
-    _release(row, owner, now + timedelta(seconds=delay), **fields)
-
-
-def _succeeded(row: Generation, answer: rivya.Generation, owner: str) -> None:
-    with transaction.atomic():
-        moved = Generation.objects.filter(pk=row.pk, lease_owner=owner, status__in=POLLED).update(
-            status=Status.SAVING,
-            rivya_status=answer.status,
-            final_credits=answer.final_credits,
-            next_poll_at=None,
-            lease_owner=tasks.ENQUEUED,
-            lease_until=timezone.now() + tasks.REDRIVE_GRACE,
-            attempts=0,
-            notice="",
-            changed_at=next_version(),
-        )
-        if moved:
-            pk = str(row.pk)
-            transaction.on_commit(lambda: tasks.mirror.enqueue(pk))
-
-
-def _failed(
-    row: Generation, answer: rivya.Generation | None, owner: str, *, code: str, message: str
-) -> None:
-    final = answer.final_credits if answer is not None and answer.final_credits is not None else 0
-    with transaction.atomic():
-        moved = Generation.objects.filter(pk=row.pk, lease_owner=owner, status__in=POLLED).update(
-            status=Status.FAILED,
-            rivya_status=answer.status if answer is not None else "",
-            error_code=code[:64],
-            error_message=message,
-            final_credits=final,
-            finished_at=timezone.now(),
-            next_poll_at=None,
-            lease_owner="",
-            lease_until=None,
-            notice="",
-            changed_at=next_version(),
-        )
-        if moved and row.reserved_credits is not None:
-            refund = row.reserved_credits - final
-            CreditEntry.record(row, CreditEntry.Kind.REFUND, refund, note=f"final {final}")
-
-
-def _read_failed(row: Generation, exc: Exception, *, now: datetime, owner: str) -> None:
-    delay = next_delay(row.poll_count + 1)
-    notice = row.notice
-    if isinstance(exc, rivya.NotFound):
-        since = row.submitted_at or row.created_at
-        if now - since > NOT_FOUND_GRACE:
-            logger.error("generation %s: Rivya does not know task %s", row.pk, row.rivya_task_id)
-            _failed(row, None, owner, code="not_found", message=MESSAGE_NOT_FOUND)
-            return
-    elif isinstance(exc, rivya.RateLimited):
-        delay = max(delay, min(exc.retry_after or 0.0, tasks.RETRY_CAP))
-        notice = tasks.NOTICE_RATE_LIMITED
-    elif isinstance(exc, rivya.RivyaConnectionError | rivya.ServiceUnavailable):
-        notice = tasks.NOTICE_UNAVAILABLE
-    elif isinstance(exc, rivya.AuthenticationError | rivya.PermissionDenied):
-        # Nothing is lost: the task goes on at Rivya, and reads resume once the key is fixed.
-        logger.error("generation %s: Rivya refused the API key (%s)", row.pk, exc.code)
-        notice = tasks.NOTICE_ACCESS_REFUSED
-        delay = CAP
-    elif isinstance(exc, rivya.RivyaError):
-        delay = CAP
-    else:
-        logger.error("generation %s: unexpected error while polling: %r", row.pk, exc)
-        delay = CAP
-    logger.warning("generation %s: poll failed (%r); next read in %.1fs", row.pk, exc, delay)
-    fields: dict[str, Any] = {"poll_count": F("poll_count") + 1}
-    if notice != row.notice:
-        fields.update(notice=notice, changed_at=next_version())
-    _release(row, owner, now + timedelta(seconds=delay), **fields)
+        row.rivya_running(answer, owner, now + timedelta(seconds=next_delay(row.poll_count + 1)))
 
 
 # --- Re-driving lost steps ------------------------------------------------------------------
@@ -279,20 +159,11 @@ def _read_failed(row: Generation, exc: Exception, *, now: datetime, owner: str) 
 
 def redrive(*, now: datetime, limit: int) -> int:
     """Enqueue again the step of rows whose worker went away; return how many."""
-    expired = _lease_expired(now)
-    lost = [
-        (Q(status=Status.SUBMITTING) & expired, tasks.submit),
-        (Q(status=Status.SAVING) & expired, tasks.mirror),
-        (Q(status=Status.PENDING, created_at__lt=now - PENDING_GRACE) & expired, tasks.submit),
-    ]
     count = 0
-    for condition, step in lost:
+    for step, condition in Generation.objects.lost_steps(now=now).items():
         for pk in list(Generation.objects.filter(condition).values_list("pk", flat=True)[:limit]):
-            taken = Generation.objects.filter(condition, pk=pk).update(
-                lease_owner=tasks.ENQUEUED, lease_until=now + tasks.REDRIVE_GRACE
-            )
-            if taken:
-                logger.warning("generation %s: re-driving %s", pk, step.name)
-                step.enqueue(str(pk))
+            if Generation.objects.take_lost(pk, condition, now=now):
+                logger.warning("generation %s: re-driving %s", pk, step)
+                tasks.enqueue(step, str(pk))
                 count += 1
     return count

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from generations import actions, catalog
@@ -36,7 +37,7 @@ from generations.forms import (
     delete_staged_reference,
     staged_reference_info,
 )
-from generations.models import IN_FLIGHT, TERMINAL, Generation, Team
+from generations.models import IN_FLIGHT, Generation, Team
 from rivyaweb.ranges import ranged_file_response
 
 
@@ -47,9 +48,6 @@ class HtmxHttpRequest(HttpRequest):
 RECENT_CARDS = 20
 MAX_POLLED_IDS = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# htmx stops polling an element that receives this status.
-STOP_POLLING = 286
-
 
 # Anything later cannot be turned back into a datetime (it would overflow).
 MAX_VERSION = (datetime(9999, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
@@ -171,9 +169,7 @@ def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpR
         return redirect(f"{reverse('home')}#gen-{generation.pk}")
     if not created:
         # The card may be in another tab only: show the page as it is now.
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("home")
-        return response
+        return HttpResponseClientRedirect(reverse("home"))
     return _card_inserted(request, team, generation, fresh_form=True)
 
 
@@ -210,9 +206,13 @@ def generation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 def generation_retry(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """Start a new generation from the inputs of a failed one."""
+    """Start a new generation from the inputs of a failed one.
+
+    Only where no Rivya task of the original can exist, or Rivya said it failed: a row
+    whose task may exist is never offered a Retry that would pay a second time.
+    """
     original = get_generation_for_user(request, pk)
-    if original.card_status != "failed":
+    if not original.can_retry:
         messages.info(request, _("Only a failed video can be tried again."))
         return redirect("home")
     try:
@@ -223,9 +223,7 @@ def generation_retry(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     if not request.htmx:
         return redirect(f"{reverse('home')}#gen-{generation.pk}")
     if not created:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("home")
-        return response
+        return HttpResponseClientRedirect(reverse("home"))
     return _card_inserted(request, original.team, generation, fresh_form=False)
 
 
@@ -242,7 +240,7 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
     since = parse_version(request.GET.get("since"))
     ids = parse_ids(request.GET.get("ids"))
     if not ids:
-        return HttpResponse(render_poller(request, since, []), status=STOP_POLLING)
+        return HttpResponseStopPolling(render_poller(request, since, []))
     since_moment = EPOCH + timedelta(microseconds=since)
     visible = generations_for_user(request).filter(pk__in=ids)
     # Only the user's own cards still in flight stay polled: an id of another team, or
@@ -250,7 +248,7 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
     # changes, so a card that finishes in between is sent rather than dropped.
     in_flight = set(visible.filter(status__in=IN_FLIGHT).values_list("pk", flat=True))
     changed = list(
-        visible.filter(Q(changed_at__gt=since_moment) | Q(status__in=TERMINAL)).order_by(
+        visible.filter(Q(changed_at__gt=since_moment) | ~Q(status__in=IN_FLIGHT)).order_by(
             "-created_at"
         )
     )
@@ -262,10 +260,9 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
     still_polled += [str(g.pk) for g in changed if g.status in IN_FLIGHT]
     parts = [render_card(request, g, oob=True) for g in changed]
     parts.append(render_poller(request, version, still_polled))
-    response = HttpResponse("".join(parts))
     if not still_polled:
-        response.status_code = STOP_POLLING
-    return response
+        return HttpResponseStopPolling("".join(parts))
+    return HttpResponse("".join(parts))
 
 
 def _is_s3(storage: Storage) -> bool:

@@ -11,11 +11,10 @@ import logging
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from generations.models import POLLED, Generation
+from generations.models import Generation
 from generations.rivya import InvalidEvent, InvalidSignature
 from generations.rivya.webhooks import SIGNATURE_HEADER, parse_event, verify_signature
 
@@ -42,8 +41,6 @@ def rivya_webhook(request: HttpRequest) -> HttpResponse:
     task_id = event.generation.id if event.generation is not None else None
     made_due = 0
     if task_id:
-        made_due = Generation.objects.filter(rivya_task_id=task_id, status__in=POLLED).update(
-            next_poll_at=timezone.now()
-        )
+        made_due = Generation.objects.make_due(task_id)
     logger.info("rivya webhook %s (%s): %d generation(s) made due", event.id, event.type, made_due)
     return JsonResponse({"received": True})

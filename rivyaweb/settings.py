@@ -217,6 +217,11 @@ RIVYA_MODEL = "kling-2-6"
 # Status reads per second, shared by all pollers when REDIS_URL is set.
 RIVYA_POLL_RATE = env_int("RIVYA_POLL_RATE", 5)
 # Largest video we keep; a longer download is stopped and the generation fails.
+# How long any call to Rivya waits for its answer. A create still unanswered then is asked
+# again with the same Idempotency-Key, never given up (docs/reliability.md).
+RIVYA_READ_TIMEOUT = env_float("RIVYA_READ_TIMEOUT", 30.0)
+if not 0 < RIVYA_READ_TIMEOUT < float("inf"):
+    raise ImproperlyConfigured("RIVYA_READ_TIMEOUT must be a positive number of seconds.")
 RIVYA_MAX_VIDEO_BYTES = env_int("RIVYA_MAX_VIDEO_BYTES", 500 * 1024 * 1024)
 # Seconds a whole video download may take. Unset: the size cap at the minimum rate below
 # (500 s by default), so a server that drips bytes cannot hold a worker for ever.

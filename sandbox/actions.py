@@ -99,8 +99,8 @@ def advance(generation_id: str, *, render_early: bool = False) -> Generation:
     if generation.paused or generation.is_terminal:
         return generation
     if generation.status == Generation.Status.QUEUED and now >= generation.processing_at:
-        Generation.objects.filter(pk=generation.pk, status=Generation.Status.QUEUED).update(
-            status=Generation.Status.PROCESSING, updated_at=now
+        Generation.objects.move(
+            generation.pk, [Generation.Status.QUEUED], Generation.Status.PROCESSING
         )
         generation.refresh_from_db()
     if generation.status != Generation.Status.PROCESSING:
@@ -177,12 +177,11 @@ def file_path(file: File) -> Path:
 
 def succeed(generation_id: str) -> bool:
     with transaction.atomic():
-        done = Generation.objects.filter(
-            pk=generation_id, status=Generation.Status.PROCESSING
-        ).update(
-            status=Generation.Status.SUCCEEDED,
+        done = Generation.objects.move(
+            generation_id,
+            [Generation.Status.PROCESSING],
+            Generation.Status.SUCCEEDED,
             final_credits=F("reserved_credits"),
-            updated_at=timezone.now(),
         )
         if done:
             webhooks.emit(Generation.objects.get(pk=generation_id))
@@ -193,9 +192,12 @@ def fail(generation_id: str) -> bool:
     """End a task as failed and refund its reservation in full (§8 item 14)."""
     with transaction.atomic():
         generation = Generation.objects.get(pk=generation_id)
-        done = Generation.objects.filter(
-            pk=generation_id, status__in=[Generation.Status.QUEUED, Generation.Status.PROCESSING]
-        ).update(status=Generation.Status.FAILED, final_credits=0, updated_at=timezone.now())
+        done = Generation.objects.move(
+            generation_id,
+            [Generation.Status.QUEUED, Generation.Status.PROCESSING],
+            Generation.Status.FAILED,
+            final_credits=0,
+        )
         if done:
             Account.objects.filter(pk=generation.account_id).update(
                 balance=F("balance") + generation.reserved_credits

@@ -146,6 +146,14 @@ class File(models.Model):
         }
 
 
+class GenerationQuerySet(models.QuerySet["Generation"]):
+    def move(self, pk: str, source: list[str], to: str, **fields: Any) -> bool:
+        """The task's one way to change status: only from ``source``, stamped with the
+        time, and True only for the caller whose UPDATE made the change."""
+        rows = self.filter(pk=pk, status__in=source)
+        return bool(rows.update(status=to, updated_at=timezone.now(), **fields))
+
+
 class Generation(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -183,6 +191,8 @@ class Generation(models.Model):
     origin = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = GenerationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

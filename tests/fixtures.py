@@ -7,6 +7,7 @@ deterministic; the sandbox's tasks (queue ``sandbox``) run in the same drain.
 """
 
 import io
+import socket
 import struct
 import time
 import uuid
@@ -18,7 +19,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connections
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks_db.management.commands.db_worker import Worker
 from PIL import Image
 
@@ -74,6 +75,24 @@ def paid(team, user, *, duration, sound, credits, minutes_ago=0, status=Status.R
     return generation
 
 
+def said(generation: Generation) -> str:
+    """What the card says about ``generation``, in English."""
+    with translation.override("en"):
+        return generation.message
+
+
+@pytest.fixture(scope="session")
+def mp4_bytes(tmp_path_factory):
+    """A real five-second MP4, made once per run."""
+    from sandbox.render import render_video
+
+    path = tmp_path_factory.mktemp("video") / "clip.mp4"
+    render_video(
+        path, prompt="A paper boat on a river", duration=5, aspect_ratio="16:9", sound=False
+    )
+    return path.read_bytes()
+
+
 # --- The background side ---------------------------------------------------------------------
 
 
@@ -97,23 +116,53 @@ def set_knobs(**knobs) -> None:
     SandboxConfig.objects.filter(pk=1).update(**knobs)
 
 
-def run_until(generation: Generation, statuses, *, timeout: float = 60.0) -> Generation:
+def hurry() -> None:
+    """Make every scheduled retry due now: time moves for them instead of being waited for."""
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(status="READY").update(
+        run_after=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def run_until(
+    generation: Generation,
+    statuses,
+    *,
+    timeout: float = 60.0,
+    hurry_retries: bool = False,
+    seen: list[str] | None = None,
+) -> Generation:
     """Drive worker and poller (its clock a minute ahead, so backoff never waits) until the
-    row reaches one of ``statuses``.
+    row reaches one of ``statuses``. ``hurry_retries`` brings scheduled retries forward;
+    ``seen`` collects the card status of every round.
 
     The short pause between rounds gives the sandbox's own timeline (real seconds) a
     chance to move; no deadline of ours is reached by sleeping.
     """
     deadline = time.monotonic() + timeout
     while True:
+        if hurry_retries:
+            hurry()
         drain()
         poller.poll_due(now=timezone.now() + timedelta(minutes=1))
         generation.refresh_from_db()
+        if seen is not None:
+            seen.append(generation.card_status)
         if generation.status in statuses:
             return generation
         if time.monotonic() > deadline:
             raise AssertionError(f"still {generation.status} after {timeout}s")
         time.sleep(0.2)
+
+
+def until(condition, timeout: float = 30.0) -> None:
+    """Wait until ``condition()`` is true: something another thread or process does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s")
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -219,6 +268,21 @@ def http_calls(monkeypatch):
 
     monkeypatch.setattr(httpx.Client, "send", send)
     return calls
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Every address a socket was opened to; anything but loopback fails the test."""
+    seen: list[str] = []
+    original = socket.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        seen.append(address[0])
+        assert address[0] in {"127.0.0.1", "localhost", "::1"}, f"connected to {address}"
+        return original(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    return seen
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-import pytest
+from datetime import timedelta
 
-from generations.models import CreditEntry, Generation, Membership, Team
+import pytest
+from django.utils import timezone
+
+from generations.models import CreditEntry, Generation, Membership, Status, Team
 
 
 @pytest.fixture
@@ -61,3 +64,94 @@ def test_generation_detail_in_admin_is_read_only(staff_client, spent):
     response = staff_client.get(f"/admin/generations/generation/{spent.pk}/change/")
     assert response.status_code == 200
     assert 'name="prompt"' not in response.text
+
+
+def run_action(staff_client, action, *generations):
+    return staff_client.post(
+        "/admin/generations/generation/",
+        {"action": action, "_selected_action": [str(g.pk) for g in generations]},
+        follow=True,
+    )
+
+
+def queued(name):
+    from django_tasks_db.models import DBTaskResult
+
+    return [
+        row.args_kwargs["args"][0]
+        for row in DBTaskResult.objects.filter(task_path=f"generations.tasks.{name}")
+    ]
+
+
+@pytest.mark.django_db
+def test_rows_that_need_attention_are_listed_with_key_attempts_and_first_attempt(
+    staff_client, add_generation
+):
+    first = timezone.now() - timedelta(days=1, minutes=5)
+    stuck = add_generation(
+        status=Status.ATTENTION,
+        error_code="create_unconfirmed",
+        create_attempts=37,
+        first_create_at=first,
+    )
+    add_generation(status=Status.READY)
+    response = staff_client.get("/admin/generations/generation/", {"status__exact": "attention"})
+    assert response.status_code == 200
+    assert stuck.idempotency_key in response.text
+    assert "create_unconfirmed" in response.text
+    assert ">37<" in response.text
+    assert response.text.count('name="_selected_action"') == 1
+
+
+@pytest.mark.django_db
+def test_asking_again_resends_an_unconfirmed_create_and_rereads_a_lost_task(
+    staff_client, add_generation, django_capture_on_commit_callbacks
+):
+    unconfirmed = add_generation(status=Status.ATTENTION, error_code="create_unconfirmed")
+    lost = add_generation(
+        status=Status.ATTENTION, error_code="task_not_found", rivya_task_id="task_lost"
+    )
+    made = add_generation(
+        status=Status.ATTENTION,
+        error_code="not_mp4",
+        rivya_task_id="task_made",
+        rivya_status="succeeded",
+    )
+    ready = add_generation(status=Status.READY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(staff_client, "ask_rivya_again", unconfirmed, lost, made, ready)
+
+    assert "2 of 4 generations were sent back to work." in response.text
+    for row in (unconfirmed, lost, made, ready):
+        row.refresh_from_db()
+    assert unconfirmed.status == Status.SUBMITTING
+    assert unconfirmed.confirm_until > timezone.now()
+    assert queued("submit") == [str(unconfirmed.pk)]
+    assert lost.status == Status.QUEUED and lost.next_poll_at <= timezone.now()
+    # A made video is copied again, never created again.
+    assert made.status == Status.ATTENTION
+    assert ready.status == Status.READY
+
+
+@pytest.mark.django_db
+def test_copying_again_resends_only_made_videos_to_the_copy_step(
+    staff_client, add_generation, django_capture_on_commit_callbacks
+):
+    made = add_generation(
+        status=Status.ATTENTION,
+        error_code="media_host_refused",
+        rivya_task_id="task_made",
+        rivya_status="succeeded",
+    )
+    unconfirmed = add_generation(status=Status.ATTENTION, error_code="create_unconfirmed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(staff_client, "copy_again", made, unconfirmed)
+
+    assert "1 of 2 generations were sent back to work." in response.text
+    made.refresh_from_db()
+    unconfirmed.refresh_from_db()
+    assert made.status == Status.SAVING and made.attempts == 0
+    assert queued("mirror") == [str(made.pk)]
+    assert unconfirmed.status == Status.ATTENTION

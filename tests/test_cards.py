@@ -69,29 +69,84 @@ def test_ready_card_plays_from_our_playback_url(owner_client, add_generation):
 
 
 @pytest.mark.parametrize(
-    ("code", "message"),
+    ("status", "code", "message"),
     [
-        ("insufficient_credits", "There are not enough credits for this video."),
-        ("validation_failed", "Rivya refused the prompt or its settings."),
-        ("generation_failed", "Rivya could not make this video."),
-        ("submit_gave_up", "Rivya could not be reached"),
-        ("something_new", "Something went wrong"),
+        (Status.REJECTED, "insufficient_credits", "There are not enough credits for this video."),
+        (Status.REJECTED, "validation_failed", "Rivya refused the prompt or its settings."),
+        (Status.REJECTED, "api_key_revoked", "Rivya refused our access key"),
+        (Status.REJECTED, "idempotency_conflict", "as a duplicate of another one"),
+        (Status.REJECTED, "submit_gave_up", "Rivya could not be reached for a day"),
+        (Status.REJECTED, "something_new", "Rivya refused this video. Nothing was charged."),
+        (Status.FAILED, "generation_failed", "Rivya could not make this video."),
+        (Status.FAILED, "content_policy", "Rivya could not make this video."),
     ],
 )
-def test_failed_cards_explain_and_offer_retry(owner_client, add_generation, code, message):
-    generation = add_generation(status=Status.REJECTED, error_code=code)
+def test_failed_cards_explain_and_offer_retry(owner_client, add_generation, status, code, message):
+    generation = add_generation(status=status, error_code=code)
     card = card_html(home(owner_client), generation)
     assert message in card
+    assert "could not be saved here" not in card
     assert f'action="/generations/{generation.pk}/retry"' in card
     assert 'method="post"' in card
 
 
-def test_rate_limit_notice_shows_while_retrying(owner_client, add_generation):
+def test_a_failed_card_shows_rivyas_own_words(owner_client, add_generation):
     generation = add_generation(
-        status=Status.SUBMITTING, notice="Rivya is rate limiting us; retrying…"
+        status=Status.FAILED, error_code="generation_failed", rivya_message="Upstream said <no>."
     )
     card = card_html(home(owner_client), generation)
-    assert "Rivya is rate limiting us; retrying…" in card
+    assert "Rivya says: “Upstream said &lt;no&gt;.”" in card
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("create_unconfirmed", "Rivya never confirmed this request."),
+        ("task_not_found", "Rivya no longer finds this video"),
+        ("media_host_refused", "its link points to a host we do not download from"),
+        ("not_mp4", "did not give an MP4 file"),
+        ("download_truncated", "copying it here failed"),
+    ],
+)
+def test_cards_that_need_attention_explain_and_never_offer_retry(
+    owner_client, add_generation, code, message
+):
+    generation = add_generation(status=Status.ATTENTION, error_code=code, rivya_task_id="task_x")
+    page = home(owner_client)
+    card = card_html(page, generation)
+    assert message in card
+    assert "Needs attention" in card
+    assert "/retry" not in card
+    assert str(generation.pk) not in re.search(r'<div id="card-poller".*?</div>', page, re.S)[0]
+
+    response = owner_client.post(f"/generations/{generation.pk}/retry")
+    assert response.status_code == 302
+    assert Generation.objects.count() == 1  # nothing paid twice
+
+
+@pytest.mark.parametrize(
+    ("notice", "message"),
+    [
+        ("rate_limited", "Rivya is rate limiting us; retrying…"),
+        ("unavailable", "Rivya is not answering right now; retrying…"),
+        ("access_refused", "Rivya refused our access key"),
+        ("copy_retry", "copying it here failed, retrying…"),
+    ],
+)
+def test_notices_show_while_retrying(owner_client, add_generation, notice, message):
+    generation = add_generation(status=Status.SUBMITTING, notice=notice)
+    card = card_html(home(owner_client), generation)
+    assert message in card
+    assert "Retry</button>" not in card
+
+
+def test_an_unconfirmed_create_says_since_when(owner_client, add_generation):
+    since = timezone.now() - timedelta(minutes=3)
+    generation = add_generation(
+        status=Status.SUBMITTING, notice="confirming", first_create_at=since, create_attempts=4
+    )
+    card = card_html(home(owner_client), generation)
+    assert "Confirming with Rivya since " in card
     assert "Retry</button>" not in card
 
 
@@ -138,12 +193,12 @@ def test_a_change_always_gets_a_version_after_the_teams_newest(
     newest = timezone.now() + timedelta(hours=1)
     Generation.objects.filter(pk=ahead.pk).update(changed_at=newest)
 
-    assert moving.transition(Status.QUEUED, Status.PROCESSING)
+    assert moving.move(Status.PROCESSING)
     assert moving.changed_at == newest + timedelta(microseconds=1)
-    moving.touch(notice="")
+    moving.write(notice="")
     assert moving.changed_at == newest + timedelta(microseconds=2)
     # Another team's versions are its own: they follow the clock.
-    assert other_team.transition(Status.QUEUED, Status.PROCESSING)
+    assert other_team.move(Status.PROCESSING)
     assert other_team.changed_at < newest
 
 
@@ -158,7 +213,7 @@ def test_updates_swap_only_the_changed_cards(owner_client, add_generation):
     changed = add_generation(status=Status.QUEUED)
     quiet = add_generation(status=Status.QUEUED)
     since = max(version_of(changed.changed_at), version_of(quiet.changed_at))
-    changed.transition(Status.QUEUED, Status.PROCESSING)
+    changed.move(Status.PROCESSING)
 
     response = updates(owner_client, since, changed, quiet)
     page = response.content.decode()
@@ -179,7 +234,7 @@ def test_updates_swap_only_the_changed_cards(owner_client, add_generation):
 def test_updates_stop_polling_when_nothing_is_in_flight(owner_client, add_generation):
     generation = add_generation(status=Status.SAVING)
     since = version_of(generation.changed_at)
-    generation.transition(Status.SAVING, Status.READY, video="x/video.mp4")
+    generation.move(Status.READY, video="x/video.mp4")
     response = updates(owner_client, since, generation)
     page = response.content.decode()
     assert response.status_code == 286  # htmx stops polling on this status
@@ -255,7 +310,7 @@ def test_card_appears_and_updates_without_a_reload(live_server, page, owner, pas
     assert generation.reference_image
     expect(page.locator("#id_prompt")).to_have_value("")  # a fresh form
 
-    generation.transition(Status.PENDING, Status.FAILED, error_code="generation_failed")
+    generation.move(Status.REJECTED, error_code="insufficient_credits")
     card = page.locator(f"#gen-{generation.pk}")
     expect(card).to_have_attribute("data-status", "failed", timeout=10_000)
     expect(card).to_contain_text("Retry")

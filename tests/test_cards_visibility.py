@@ -45,7 +45,7 @@ def test_poller_pauses_while_hidden_and_asks_at_once_when_visible(
     page.wait_for_timeout(5_000)
     assert len(updates) == before, "no poll while the tab is hidden"
 
-    in_flight.transition(Status.QUEUED, Status.FAILED, error_code="generation_failed")
+    in_flight.move(Status.FAILED, error_code="generation_failed")
     # Well before the next 2 s tick: the return to the tab asks at once.
     with page.expect_request(lambda r: "/cards/updates" in r.url, timeout=1_000):
         page.evaluate(

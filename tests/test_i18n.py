@@ -12,7 +12,6 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.urls import reverse
 
-from generations import tasks
 from generations.models import Status
 
 LOCALE = Path(django_settings.BASE_DIR) / "locale"
@@ -148,8 +147,8 @@ def test_form_errors_are_vietnamese(owner_client):
 
 
 def test_cards_speak_vietnamese(owner_client, add_generation):
-    add_generation(status=Status.QUEUED, notice=tasks.NOTICE_RATE_LIMITED)
-    add_generation(status=Status.FAILED, error_code="insufficient_credits")
+    add_generation(status=Status.QUEUED, notice="rate_limited")
+    add_generation(status=Status.REJECTED, error_code="insufficient_credits")
     page = owner_client.get(reverse("home")).content.decode()
     assert "Rivya đang giới hạn tần suất yêu cầu; đang thử lại…" in page
     assert "Thất bại" in page

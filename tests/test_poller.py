@@ -5,14 +5,15 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from generations import poller, tasks
-from generations.models import CreditEntry, Generation, Status
+from generations.models import ENQUEUED, NOT_FOUND_GRACE, CreditEntry, Generation, Status
 from sandbox import models as sandbox_models
-from tests.fixtures import set_knobs
+from tests.fixtures import drain, said, set_knobs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sandbox")]
 
@@ -92,7 +93,7 @@ def test_processing_then_succeeded_moves_to_saving_and_enqueues_mirror(add_gener
         generation.refresh_from_db()
     assert generation.status == Status.SAVING
     assert generation.final_credits == 55
-    assert generation.lease_owner == tasks.ENQUEUED
+    assert generation.lease_owner == ENQUEUED
     assert enqueued("mirror") == [{"args": [str(generation.pk)], "kwargs": {}}]
 
 
@@ -157,12 +158,12 @@ def test_a_row_leased_by_another_poller_is_skipped_until_the_lease_expires(add_g
 def test_the_rate_budget_bounds_reads_per_second(add_generation, settings):
     settings.RIVYA_POLL_RATE = 2
     submitted(add_generation, count=4)
-    # Start at the beginning of a second so the window does not roll over mid-test.
-    time.sleep(1 - time.time() % 1)
-    assert poller.poll_due(now=later(5)) == 2
-
-    time.sleep(1 - time.time() % 1)
-    assert (poller.take_budget(5), poller.take_budget(1)) == (2, 0)
+    # The clock stands still at the start of a second, so the window cannot roll over.
+    second = int(time.time()) + 1
+    with time_machine.travel(second, tick=False):
+        assert poller.poll_due(now=later(5)) == 2
+    with time_machine.travel(second + 1, tick=False):
+        assert (poller.take_budget(5), poller.take_budget(1)) == (2, 0)
 
 
 def test_rate_limited_reads_keep_the_row_and_say_so(add_generation):
@@ -174,12 +175,12 @@ def test_rate_limited_reads_keep_the_row_and_say_so(add_generation):
 
     generation.refresh_from_db()
     assert generation.status == Status.QUEUED
-    assert generation.notice == tasks.NOTICE_RATE_LIMITED
+    assert generation.notice == "rate_limited"
     assert generation.next_poll_at > now
     assert generation.lease_owner == ""
 
 
-def test_an_unknown_task_is_retried_then_failed(add_generation):
+def test_an_unknown_task_is_read_again_then_needs_attention(add_generation):
     generation = add_generation(
         status=Status.QUEUED,
         rivya_task_id="task_" + "A" * 24,
@@ -191,10 +192,14 @@ def test_an_unknown_task_is_retried_then_failed(add_generation):
     generation.refresh_from_db()
     assert generation.status == Status.QUEUED
 
-    assert poller.poll_due(now=later(poller.NOT_FOUND_GRACE.total_seconds() + 60)) == 1
+    assert poller.poll_due(now=later(NOT_FOUND_GRACE.total_seconds() + 60)) == 1
     generation.refresh_from_db()
-    assert generation.status == Status.FAILED
-    assert generation.error_code == "not_found"
+    # A task we were told about may have been paid for: never failed, never a Retry.
+    assert generation.status == Status.ATTENTION
+    assert generation.error_code == "task_not_found"
+    assert not generation.can_retry
+    assert "no longer finds" in said(generation)
+    assert not CreditEntry.objects.filter(generation=generation, kind="refund").exists()
 
 
 def test_expired_leases_are_re_driven(add_generation):
@@ -213,7 +218,7 @@ def test_expired_leases_are_re_driven(add_generation):
     assert enqueued("mirror") == [{"args": [str(stuck_mirror.pk)], "kwargs": {}}]
     for row in (stuck_submit, stuck_mirror, lost_pending):
         row.refresh_from_db()
-        assert row.lease_owner == tasks.ENQUEUED
+        assert row.lease_owner == ENQUEUED
         assert row.lease_until > timezone.now()
     fresh_pending.refresh_from_db()
     held.refresh_from_db()
@@ -229,8 +234,6 @@ def test_a_re_driven_submit_finishes_the_job_once(add_generation):
         lease_until=timezone.now() - timedelta(seconds=5),
     )
     poller.poll_due()
-    from tests.fixtures import drain
-
     drain()
     generation.refresh_from_db()
     assert generation.status == Status.QUEUED
@@ -250,7 +253,7 @@ def test_a_refused_key_shows_a_notice_and_loses_nothing(add_generation, settings
 
     generation.refresh_from_db()
     assert generation.status == Status.QUEUED
-    assert generation.notice == tasks.NOTICE_ACCESS_REFUSED
+    assert generation.notice == "access_refused"
     assert (generation.next_poll_at - later(5)).total_seconds() == pytest.approx(poller.CAP, abs=1)
     assert "rvya_sk_" not in generation.notice
 

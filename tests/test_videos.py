@@ -30,7 +30,6 @@ from storages.backends.s3 import S3Storage
 
 from generations import videos
 from generations.models import Status
-from sandbox.render import render_video
 from tests.http_server import FakeServer
 
 MiB = 1024 * 1024
@@ -39,15 +38,6 @@ MP4_HEAD = b"\x00\x00\x00\x18ftypisom" + b"\x00" * 12
 PUBLIC = "93.184.215.14"
 PUBLIC_2 = "151.101.65.69"
 PUBLIC_V6 = "2606:4700::6810:84e5"
-
-
-@pytest.fixture(scope="session")
-def mp4_bytes(tmp_path_factory):
-    path = tmp_path_factory.mktemp("video") / "clip.mp4"
-    render_video(
-        path, prompt="A paper boat on a river", duration=5, aspect_ratio="16:9", sound=False
-    )
-    return path.read_bytes()
 
 
 @pytest.fixture
@@ -92,18 +82,9 @@ def resolver(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def connections(monkeypatch):
+def connections(loopback_only):
     """Every address a socket was opened to; anything but loopback fails the test."""
-    seen: list[str] = []
-    original = socket.create_connection
-
-    def create_connection(address, *args, **kwargs):
-        seen.append(address[0])
-        assert address[0] in {"127.0.0.1", "::1"}, f"connected to {address}"
-        return original(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", create_connection)
-    return seen
+    return loopback_only
 
 
 def video(server, path, body, *, status=200, length=True, headers=None):

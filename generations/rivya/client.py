@@ -369,8 +369,19 @@ def _decode(response: httpx.Response) -> Any:
         ) from exc
 
 
-def client_from_settings() -> Client:
-    """A :class:`Client` for ``settings.RIVYA_API_BASE`` with ``settings.RIVYA_API_KEY``."""
+def client_from_settings(*, max_retries: int = MAX_RETRIES) -> Client:
+    """The one way the app makes a :class:`Client`: ``settings.RIVYA_API_BASE`` with
+    ``settings.RIVYA_API_KEY`` and ``settings.RIVYA_READ_TIMEOUT``.
+
+    Background steps pass ``max_retries=0``: they retry by enqueueing again, so a rate
+    limit never holds a worker asleep.
+    """
     from django.conf import settings
 
-    return Client(settings.RIVYA_API_KEY, settings.RIVYA_API_BASE)
+    read = float(getattr(settings, "RIVYA_READ_TIMEOUT", READ_TIMEOUT))
+    timeout = httpx.Timeout(
+        connect=CONNECT_TIMEOUT, read=read, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
+    )
+    return Client(
+        settings.RIVYA_API_KEY, settings.RIVYA_API_BASE, timeout=timeout, max_retries=max_retries
+    )

@@ -17,10 +17,14 @@
     ├── InvalidSignature            a webhook delivery whose signature does not verify
     └── InvalidEvent                a webhook delivery whose body is not a readable event
 
-Callers branch on the class (or on ``code``), never on ``message``. Every error knows
-whether repeating the same request may succeed (``retryable``). Codes this module does
-not know still become a ``RivyaAPIError`` (a ``ServiceUnavailable`` when the status is 5xx),
-so a new code on Rivya's side never breaks the client.
+Every error carries the same four things callers decide on: ``code`` (Rivya's error code,
+or ``connection_error`` / ``malformed_response`` / ``invalid_signature`` /
+``invalid_event`` for trouble of our side of the wire), ``message``, ``retryable`` (whether
+sending the same request again may succeed) and ``retry_after`` (seconds a server asked us
+to wait, or None); plus ``status`` (the HTTP status, None without an answer) and
+``request_id``. Callers branch on those attributes, never on ``message`` nor on the class.
+Codes this module does not know still become a ``RivyaAPIError`` (a ``ServiceUnavailable``
+when the status is 5xx), so a new code on Rivya's side never breaks the client.
 """
 
 from __future__ import annotations
@@ -36,6 +40,25 @@ import httpx
 class RivyaError(Exception):
     """Base class of everything the Rivya client raises."""
 
+    code = "rivya_error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.retry_after = retry_after
+
     @property
     def retryable(self) -> bool:
         """Whether sending the same request again may succeed."""
@@ -44,6 +67,8 @@ class RivyaError(Exception):
 
 class RivyaConnectionError(RivyaError):
     """The request got no usable answer: connect error, timeout, dropped connection."""
+
+    code = "connection_error"
 
     @property
     def retryable(self) -> bool:
@@ -56,9 +81,10 @@ class MalformedResponse(RivyaConnectionError):
     Not retried by the client: the same request would most likely get the same answer.
     """
 
+    code = "malformed_response"
+
     def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
 
     @property
     def retryable(self) -> bool:
@@ -68,18 +94,19 @@ class MalformedResponse(RivyaConnectionError):
 class RivyaAPIError(RivyaError):
     """Rivya answered with an error envelope (or with an error status and no envelope)."""
 
+    status: int
+
     def __init__(
         self,
         code: str,
         message: str,
         status: int,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.request_id = request_id
+        super().__init__(
+            message, code=code, status=status, request_id=request_id, retry_after=retry_after
+        )
 
     @property
     def retryable(self) -> bool:
@@ -109,17 +136,6 @@ class PermissionDenied(RivyaAPIError):
 class RateLimited(RivyaAPIError):
     """Too many requests in the current window; ``retry_after`` is in seconds when known."""
 
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        status: int,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(code, message, status, request_id)
-        self.retry_after = retry_after
-
 
 class InsufficientCredits(RivyaAPIError):
     """The account cannot pay for this generation; nothing was created or charged."""
@@ -144,9 +160,13 @@ class ServiceUnavailable(RivyaAPIError):
 class InvalidSignature(RivyaError):
     """A webhook delivery's ``Rivya-Signature`` is missing, malformed, stale or wrong."""
 
+    code = "invalid_signature"
+
 
 class InvalidEvent(RivyaError):
     """A webhook delivery's body is not a readable event."""
+
+    code = "invalid_event"
 
 
 # Every public error code of the contract (§5), and the class a caller catches it by.
@@ -231,7 +251,5 @@ def error_from_response(response: httpx.Response) -> RivyaAPIError:
             cls = ServiceUnavailable
         else:
             cls = RivyaAPIError
-    if cls is RateLimited:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return RateLimited(code, message, status, request_id, retry_after=retry_after)
-    return cls(code, message, status, request_id)
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return cls(code, message, status, request_id, retry_after=retry_after)

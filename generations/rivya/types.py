@@ -196,6 +196,12 @@ class GenerationResult:
         primary = _str(_first(data, "primary_url", "primaryUrl"))
         return cls(primary_url=primary or (urls[0] if urls else None), urls=urls)
 
+    @property
+    def links(self) -> list[str]:
+        """Every result URL, the primary one first, each once."""
+        first = [self.primary_url] if self.primary_url else []
+        return list(dict.fromkeys([*first, *self.urls]))
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationError:

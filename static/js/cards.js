@@ -22,7 +22,7 @@
   }
   setInterval(tick, 1000);
 
-  var FINISHED = { ready: true, failed: true };
+  var FINISHED = { ready: true, failed: true, attention: true };
   var known = {};
 
   function cards() {

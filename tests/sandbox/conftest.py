@@ -42,7 +42,8 @@ def make_client(base_url):
     def make(*, balance=1000, scopes=None, status="active", expires_at=None):
         account = Account.objects.create(name="other", balance=balance)
         key, raw = ApiKey.issue(account, scopes=scopes)
-        ApiKey.objects.filter(pk=key.pk).update(status=status, expires_at=expires_at)
+        key.status, key.expires_at = status, expires_at
+        key.save(update_fields=["status", "expires_at"])
         client = httpx.Client(
             base_url=base_url, headers={"Authorization": f"Bearer {raw}"}, timeout=30
         )

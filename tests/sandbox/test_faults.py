@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import time_machine
 from django.utils import timezone
 
 from sandbox.models import Account, Generation, IdempotencyRecord
@@ -30,11 +31,13 @@ def test_rate_limit_answers_429_with_retry_after(api):
 
 def test_rate_limit_window_resets(api):
     set_knobs(rate_limit_generations=1, rate_window_seconds=1)
-    time.sleep(1 - time.time() % 1 + 0.05)  # start at the beginning of a window
-    assert api.post("/generations", json=KLING).status_code == 200
-    assert api.post("/generations", json=KLING).status_code == 429
-    time.sleep(1.05)
-    assert api.post("/generations", json=KLING).status_code == 200
+    # The clock stands at the start of a window, then moves to the next one.
+    start = int(time.time()) + 1
+    with time_machine.travel(start, tick=False):
+        assert api.post("/generations", json=KLING).status_code == 200
+        assert api.post("/generations", json=KLING).status_code == 429
+    with time_machine.travel(start + 1, tick=False):
+        assert api.post("/generations", json=KLING).status_code == 200
 
 
 def test_error_rate_gives_5xx_envelopes(api):
