@@ -5,7 +5,7 @@ back. The HTTP read would dominate any timing, so this measures the database par
 its own through the poller's seams, on a table of 10,000 due rows (``processing``, due,
 no lease):
 
-* ``claim_due(now=, limit=50)``: lease one batch (SQLite: a conditional UPDATE per row;
+* ``Generation.objects.claim_due(now=, limit=50, owner=)``: lease one batch (SQLite: a conditional UPDATE per row;
   PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` and one UPDATE);
 * the same plus ``apply()`` for each row with an already parsed "still processing" answer,
   which is what ``poll_due`` writes after a read: next poll time with backoff, lease freed.
@@ -18,6 +18,7 @@ Baseline: reading the ids of 50 due rows in the order the claim takes them,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -94,13 +95,15 @@ def prepare() -> tuple[dict[str, Callable[[], object]], Callable[[], object]]:
         return ids
 
     def claim() -> object:
-        rows, owner = poller.claim_due(now=timezone.now(), limit=BATCH)
+        owner = f"bench:{uuid.uuid4().hex}"
+        rows = Generation.objects.claim_due(now=timezone.now(), limit=BATCH, owner=owner)
         assert len(rows) == BATCH, "the round used up the due rows"
         return owner
 
     def claim_and_schedule() -> None:
         now = timezone.now()
-        rows, owner = poller.claim_due(now=now, limit=BATCH)
+        owner = f"bench:{uuid.uuid4().hex}"
+        rows = Generation.objects.claim_due(now=now, limit=BATCH, owner=owner)
         assert len(rows) == BATCH, "the round used up the due rows"
         for row in rows:
             poller.apply(row, STILL_PROCESSING, now=now, owner=owner)

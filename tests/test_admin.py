@@ -71,6 +71,7 @@ def run_action(staff_client, action, *generations):
         "/admin/generations/generation/",
         {"action": action, "_selected_action": [str(g.pk) for g in generations]},
         follow=True,
+        headers={"accept-language": "en"},
     )
 
 

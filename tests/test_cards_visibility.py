@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from generations.models import Generation, Membership, Status, Team
 
@@ -54,7 +55,7 @@ def test_poller_pauses_while_hidden_and_asks_at_once_when_visible(
                 document.dispatchEvent(new Event("visibilitychange"));
             }"""
         )
-    page.wait_for_function(
-        f"document.getElementById('gen-{in_flight.pk}').dataset.status === 'failed'",
-        timeout=2_000,
+    # A locator, not a JavaScript predicate: the page's CSP forbids eval.
+    expect(page.locator(f"#gen-{in_flight.pk}")).to_have_attribute(
+        "data-status", "failed", timeout=2_000
     )

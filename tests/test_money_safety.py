@@ -51,6 +51,7 @@ def copy_again(staff_client, generation):
         "/admin/generations/generation/",
         {"action": "copy_again", "_selected_action": [str(generation.pk)]},
         follow=True,
+        headers={"accept-language": "en"},
     )
     assert "1 of 1 generation was sent back to work." in response.text
 

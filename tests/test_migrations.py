@@ -1,0 +1,74 @@
+"""The app's migrations keep existing databases working, and recover what old code lost."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE_LIFECYCLE = [("generations", "0003_reference_sha256")]
+
+
+def migrate(targets=None):
+    """Migrate the generations app to ``targets`` (its newest migration by default)."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes("generations")
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def test_rows_the_old_lifecycle_failed_after_payment_wait_for_staff(django_user_model):
+    user = django_user_model.objects.create_user("old-user")
+    apps = migrate(BEFORE_LIFECYCLE)
+    try:
+        team = apps.get_model("generations", "Team").objects.create(name="Old team")
+        old = apps.get_model("generations", "Generation").objects
+        created = timezone.now() - timedelta(hours=2)
+
+        def row(key, **fields):
+            return old.create(
+                team=team,
+                created_by_id=user.pk,
+                prompt=key,
+                idempotency_key=key,
+                created_at=created,
+                **fields,
+            )
+
+        row("copy-failed", status="failed", rivya_status="succeeded", error_code="not_mp4")
+        row("gave-up", status="failed", error_code="submit_gave_up")
+        row("not-found", status="failed", error_code="not_found", rivya_status="queued")
+        row("really-failed", status="failed", error_code="generation_failed")
+        row("sending", status="submitting", attempts=3, notice="Saving the video failed; retrying…")
+        row("limited", status="queued", notice="Rivya is rate limiting us; retrying…")
+
+        apps = migrate()
+
+        rows = {
+            g.idempotency_key: g for g in apps.get_model("generations", "Generation").objects.all()
+        }
+        assert (rows["copy-failed"].status, rows["copy-failed"].error_code) == (
+            "attention",
+            "not_mp4",
+        )
+        assert (rows["gave-up"].status, rows["gave-up"].error_code) == (
+            "attention",
+            "create_unconfirmed",
+        )
+        assert (rows["not-found"].status, rows["not-found"].error_code) == (
+            "attention",
+            "task_not_found",
+        )
+        assert rows["really-failed"].status == "failed"
+        sending = rows["sending"]
+        assert sending.create_attempts == 3
+        assert sending.first_create_at == created
+        assert sending.confirm_until == created + timedelta(hours=24)
+        assert sending.notice == "copy_retry"
+        assert rows["limited"].notice == "rate_limited"
+    finally:
+        migrate()
