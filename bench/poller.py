@@ -5,8 +5,8 @@ back. The HTTP read would dominate any timing, so this measures the database par
 its own through the poller's seams, on a table of 10,000 due rows (``processing``, due,
 no lease):
 
-* ``Generation.objects.claim_due(now=, limit=50, owner=)``: lease one batch (SQLite: a conditional UPDATE per row;
-  PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` and one UPDATE);
+* ``Generation.objects.claim_due(now=, limit=50, owner=)``: lease one batch (SQLite: a
+  conditional UPDATE per row; PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` and one UPDATE);
 * the same plus ``apply()`` for each row with an already parsed "still processing" answer,
   which is what ``poll_due`` writes after a read: next poll time with backoff, lease freed.
 
