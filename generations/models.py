@@ -545,11 +545,19 @@ class Generation(models.Model):
             **fields,
         )
 
-    def write(self, *, owner: str | None = None, visible: bool = True, **fields: Any) -> bool:
+    def write(
+        self,
+        *,
+        owner: str | None = None,
+        visible: bool = True,
+        refresh: bool = True,
+        **fields: Any,
+    ) -> bool:
         """Write ``fields`` without changing the status (only while ``owner`` holds the row).
 
         ``visible`` changes make a new live-card version; bookkeeping does not, so cards
-        re-render only when they would look different.
+        re-render only when they would look different. ``refresh=False`` skips reloading
+        the instance, for callers that are done with it (the poller, once per row read).
         """
         rows = Generation.objects.filter(pk=self.pk)
         if owner is not None:
@@ -557,7 +565,7 @@ class Generation(models.Model):
         if visible:
             fields["changed_at"] = next_version()
         changed = rows.update(**fields)
-        if changed:
+        if changed and refresh:
             self.refresh_from_db()
         return bool(changed)
 
@@ -697,7 +705,7 @@ class Generation(models.Model):
         if status != self.status:
             self.move(status, owner=owner, notice="", **fields)
         else:
-            self.write(owner=owner, visible=bool(self.notice), notice="", **fields)
+            self.write(owner=owner, visible=bool(self.notice), refresh=False, notice="", **fields)
 
     def rivya_succeeded(self, answer: Any, owner: str) -> bool:
         """Rivya made the video: settle its credits and hand the row to the copy step."""
@@ -771,6 +779,7 @@ class Generation(models.Model):
         self.write(
             owner=owner,
             visible=notice != self.notice,
+            refresh=False,
             notice=notice,
             next_poll_at=next_poll_at,
             lease_owner="",
