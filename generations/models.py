@@ -880,7 +880,7 @@ class Generation(models.Model):
             table = MESSAGES[self.status]
             return str(table.get(self.error_code) or table[""])
         if self.notice == "confirming" and self.first_create_at is not None:
-            since = formats.time_format(timezone.localtime(self.first_create_at), "TIME_FORMAT")
+            since = formats.time_format(timezone.localtime(self.first_create_at), "H:i")
             return _("Confirming with Rivya since %(time)s…") % {"time": since}
         notice = NOTICES.get(self.notice)
         return str(notice) if notice else ""
