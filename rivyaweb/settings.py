@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, after auth: turns a refused login attempt into 429 (rivyaweb/login_throttle.py).
+    "rivyaweb.login_throttle.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "rivyaweb.urls"
@@ -124,6 +126,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# The throttle comes first so a refused attempt never reaches the password hasher.
+AUTHENTICATION_BACKENDS = [
+    "rivyaweb.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins allowed per account and client address, and per address alone, within
+# LOGIN_FAILURE_WINDOW seconds (docs/security.md).
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+if min(LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_FAILURE_WINDOW) <= 0:
+    raise ImproperlyConfigured(
+        "LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS and LOGIN_FAILURE_WINDOW must be "
+        "positive whole numbers."
+    )
+# The client's address is the socket's peer unless our own proxies name it in this header
+# (e.g. X-Forwarded-For); TRUSTED_PROXY_COUNT of them append to it (rivyaweb/clients.py).
+TRUSTED_PROXY_CLIENT_HEADER = env_str("TRUSTED_PROXY_CLIENT_HEADER")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+if TRUSTED_PROXY_COUNT <= 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be a positive whole number.")
 
 # --- Internationalisation: Vietnamese first, English too ---------------------
 LANGUAGE_CODE = "vi"
