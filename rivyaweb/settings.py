@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses an oversized body before anything below reads it.
+    "rivyaweb.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -301,6 +303,13 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Largest request body of a route without a limit of its own (login, admin, language…);
+# the upload routes have theirs in rivyaweb/limits.py, REQUEST_BODY_LIMITS overrides them
+# by URL name. A larger body gets 413 before it is read.
+REQUEST_BODY_LIMIT = env_int("REQUEST_BODY_LIMIT", 64 * 1024)
+if REQUEST_BODY_LIMIT <= 0:
+    raise ImproperlyConfigured("REQUEST_BODY_LIMIT must be a positive number of bytes.")
+REQUEST_BODY_LIMITS: dict[str, int] = {}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
