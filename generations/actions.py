@@ -122,7 +122,8 @@ def retry_generation(generation: Generation, user: Any) -> tuple[Generation, boo
             raise ValueError("the stored reference image is larger than allowed")
         with storage.open(name, "rb") as file:
             content = file.read(REFERENCE_MAX_BYTES + 1)
-        reference = decode_reference(content, generation.reference_name)
+        # Kept as stored: the retry's picture has the original's bytes and SHA-256.
+        reference = decode_reference(content, generation.reference_name, stored=True)
     data = {
         "prompt": generation.prompt,
         "duration": generation.duration,

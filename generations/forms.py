@@ -3,12 +3,16 @@
 It checks everything Rivya would reject (and a little more) before a row exists:
 the prompt's length as Rivya counts it (UTF-16 code units), the fixed option values,
 and the reference image, which is decoded with Pillow rather than trusted by its name
-or the browser's MIME type. A valid image survives a form error: its bytes are kept
-in storage under a generated key and the page carries a signed token for them.
+or the browser's MIME type, then turned upright and re-encoded without its metadata
+(EXIF with GPS, XMP, comments, colour profiles), so neither our storage nor Rivya ever
+gets where a photo was taken. A valid image survives a form error: its bytes are kept
+in storage under a generated key and the page carries a signed token for them; each
+person keeps only the few newest of those.
 """
 
 import hashlib
 import io
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -26,7 +30,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from generations.models import AspectRatio
 
@@ -43,6 +47,16 @@ REFERENCE_FORMATS = {
 STAGED_PREFIX = "uploads"
 STAGED_SALT = "generations.reference"
 STAGED_MAX_AGE = 24 * 3600
+# Staged images kept per person; staging one more deletes the oldest.
+STAGED_PER_USER = 5
+# How each format is written back once its metadata is gone.
+REENCODE_OPTIONS: dict[str, dict[str, Any]] = {
+    "JPEG": {"quality": 90},
+    "PNG": {},
+    "WEBP": {"quality": 90},
+}
+# Image.info entries that say something about the picture's origin, not its pixels.
+METADATA_KEYS = frozenset({"exif", "xmp", "XML:com.adobe.xmp", "icc_profile", "comment"})
 # What the sound checkbox may send (nothing when unchecked).
 SOUND_VALUES = frozenset({None, "", "on", "true", "True", "1", "false", "False", "0"})
 
@@ -68,8 +82,14 @@ class ReferenceImage:
         return hashlib.sha256(self.content).hexdigest()
 
 
-def decode_reference(data: bytes, filename: str) -> ReferenceImage:
-    """Decode ``data`` with Pillow and accept only a whole JPEG, PNG or WebP image."""
+def decode_reference(data: bytes, filename: str, *, stored: bool = False) -> ReferenceImage:
+    """Decode ``data`` with Pillow and accept only a whole JPEG, PNG or WebP image.
+
+    The result is upright and carries no metadata. An upload is always re-encoded (that
+    also drops anything hidden after the image); ``stored`` bytes were cleaned when they
+    were stored, and are re-encoded only if they still carry metadata, so a kept image
+    keeps its bytes and its SHA-256 (duplicate detection compares those).
+    """
     invalid = ValidationError(
         _("Choose a JPEG, PNG or WebP image. This file is not one we can use."),
         code="invalid_image",
@@ -93,12 +113,16 @@ def decode_reference(data: bytes, filename: str) -> ReferenceImage:
             # verify() leaves the image unusable and misses truncation; decode it fully.
             with Image.open(io.BytesIO(data), formats=formats) as image:
                 image.load()
+                if image_format in REFERENCE_FORMATS and not (stored and is_clean(image)):
+                    data, width, height = without_metadata(image, image_format)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise too_large from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise invalid from None
     if image_format not in REFERENCE_FORMATS:
         raise invalid
+    if len(data) > REFERENCE_MAX_BYTES:
+        raise too_big_error()
     mime, extension = REFERENCE_FORMATS[image_format]
     stem = get_valid_filename(PurePath(filename or "").stem)[:80] if filename else ""
     return ReferenceImage(
@@ -109,6 +133,43 @@ def decode_reference(data: bytes, filename: str) -> ReferenceImage:
         width=width,
         height=height,
     )
+
+
+def is_clean(image: Image.Image) -> bool:
+    """Whether a decoded image carries no metadata (as ``without_metadata`` leaves it)."""
+    if image.getexif() or METADATA_KEYS & set(image.info):
+        return False
+    if getattr(image, "text", None):  # PNG text chunks
+        return False
+    # A JPEG written by Pillow has only the JFIF marker; any other APPn holds metadata.
+    return all(marker == "APP0" for marker, _content in getattr(image, "applist", []))
+
+
+def without_metadata(image: Image.Image, image_format: str) -> tuple[bytes, int, int]:
+    """The image turned upright by its EXIF orientation, in sRGB, re-encoded bare."""
+    ImageOps.exif_transpose(image, in_place=True)
+    icc = image.info.get("icc_profile")
+    if icc:
+        image = to_srgb(image, icc)
+    # Encoders fall back on image.info for EXIF, XMP and profiles: keep only transparency.
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **REENCODE_OPTIONS[image_format])
+    return buffer.getvalue(), image.width, image.height
+
+
+def to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    """The pixels converted from their embedded colour profile to sRGB, which viewers assume
+    without one; an image whose profile cannot be applied keeps its pixels as they are."""
+    mode = "RGBA" if image.mode in {"RGBA", "LA", "PA"} else "RGB"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(
+            image, source, ImageCms.createProfile("sRGB"), outputMode=mode
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+    return converted or image
 
 
 def read_upload(upload: UploadedFile[Any]) -> bytes:
@@ -133,9 +194,20 @@ def too_big_error() -> ValidationError:
 
 
 def stage_reference(reference: ReferenceImage, user: Any) -> str:
-    """Keep an accepted image across a form error; returns a signed token for it."""
-    key = f"{STAGED_PREFIX}/{user.pk}/{uuid.uuid4().hex}.{reference.extension}"
+    """Keep an accepted image across a form error; returns a signed token for it.
+
+    Keys start with the time they were made, so their names sort oldest first; only the
+    newest ``STAGED_PER_USER`` of a person's staged images are kept.
+    """
+    folder = f"{STAGED_PREFIX}/{user.pk}"
+    key = f"{folder}/{time.time_ns():020d}-{uuid.uuid4().hex}.{reference.extension}"
     key = default_storage.save(key, ContentFile(reference.content))
+    try:
+        names = sorted(default_storage.listdir(folder)[1])
+    except FileNotFoundError:  # removed meanwhile by the prune
+        names = []
+    for name in names[:-STAGED_PER_USER]:
+        default_storage.delete(f"{folder}/{name}")
     return signing.dumps(
         {"k": key, "u": user.pk, "m": reference.mime, "n": reference.name}, salt=STAGED_SALT
     )
@@ -164,7 +236,7 @@ def load_staged_reference(token: str, user: Any) -> ReferenceImage | None:
     with default_storage.open(info["k"], "rb") as file:
         data = file.read(REFERENCE_MAX_BYTES + 1)
     try:
-        return decode_reference(data, info.get("n", ""))
+        return decode_reference(data, info.get("n", ""), stored=True)
     except ValidationError:
         return None
 

@@ -300,9 +300,38 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("SECURE_COOKIES", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# A deployment (public host names, no debug pages) is served over HTTPS: cookies stay on
+# it and browsers are told to come back only that way. A local run keeps plain http.
+PRODUCTION = not DEBUG and bool(set(ALLOWED_HOSTS) - set(LOCAL_HOSTS))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
+# HSTS is sent only on HTTPS responses, so behind a proxy it needs PROXY_SSL_HEADER.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured("SECURE_HSTS_SECONDS must be zero or a positive whole number.")
+# The header a TLS-terminating proxy in front of us sets to "https" (X-Forwarded-Proto).
+# Name only one the proxy always overwrites, or any client could claim HTTPS.
+PROXY_SSL_HEADER = env_str("PROXY_SSL_HEADER")
+if PROXY_SSL_HEADER:
+    if not (PROXY_SSL_HEADER.isascii() and PROXY_SSL_HEADER.replace("-", "").isalnum()):
+        raise ImproperlyConfigured("PROXY_SSL_HEADER must be a header name (X-Forwarded-Proto).")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+# Without that header every request looks like plain http, and redirecting would loop.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION and bool(PROXY_SSL_HEADER))
+# Load balancers check health over plain http; so do the processes of `manage.py serve`
+# call the local sandbox and post its webhooks.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if RIVYA_SANDBOX:
+    SECURE_REDIRECT_EXEMPT += [r"^sandbox/", r"^rivya/webhook$"]
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS for subdomains, and preloading, bind every other site of the domain to HTTPS for
+    # months: the operator's choice (SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD).
+    "security.W005",
+    "security.W021",
+]
+# Debug pages and error reports show settings with the passwords inside URLs masked.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "rivyaweb.errors.CredentialFilter"
 # Largest request body of a route without a limit of its own (login, admin, language…);
 # the upload routes have theirs in rivyaweb/limits.py, REQUEST_BODY_LIMITS overrides them
 # by URL name. A larger body gets 413 before it is read.
