@@ -24,6 +24,7 @@ from rivyaweb.env import (
     env_str,
     parse_database_url,
 )
+from sandbox.keys import builtin_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -234,8 +235,9 @@ RIVYA_API_BASE = env_str(
     "http://127.0.0.1:8000/sandbox/api/v1" if RIVYA_SANDBOX else "https://rivya.ai/api/v1",
 ).rstrip("/")
 if RIVYA_SANDBOX:
-    # The sandbox's built-in account key: not a secret, it only opens the local stand-in.
-    RIVYA_API_KEY = "rvya_sk_sandbox_local"
+    # The sandbox's built-in account key, derived from SECRET_KEY so no published key opens
+    # it; ``manage.py sandbox_key`` prints it. The sandbox is mounted only in this mode.
+    RIVYA_API_KEY = builtin_key(SECRET_KEY)
 RIVYA_WEBHOOK_SECRET = env_secret("RIVYA_WEBHOOK_SECRET")
 RIVYA_MEDIA_HOSTS = env_list("RIVYA_MEDIA_HOSTS")
 RIVYA_MODEL = "kling-2-6"

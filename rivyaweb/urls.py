@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from rivyaweb import views
+from sandbox import urls as sandbox_urls
 
 # Django's form views treat PUT like POST; ours answer only what a browser sends.
 FORM_METHODS = ["get", "post", "head", "options"]
@@ -27,6 +28,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("sandbox/", include("sandbox.urls")),
+    # Only in sandbox mode (no RIVYA_API_KEY); otherwise every /sandbox/ URL is a 404.
+    sandbox_urls.mount("sandbox/"),
     path("", include("generations.urls")),
 ]

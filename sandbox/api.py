@@ -142,6 +142,7 @@ def route(**methods: Method) -> Callable[..., HttpResponseBase]:
             if method is None:
                 raise not_found()
             if method.scope is None:
+                open_public_route(request)
                 return method.handler(request, **kwargs)
             if config.public_api_disabled:
                 raise ApiError(503, "public_api_disabled", "The public API is paused.")
@@ -197,6 +198,20 @@ def authenticate(request: HttpRequest) -> Context:
     if status == ApiKey.Status.EXPIRED:
         raise ApiError(401, "api_key_expired", "The API key has expired.")
     return Context(account=key.account, api_key=key)
+
+
+def open_public_route(request: HttpRequest) -> None:
+    """Let a request through to a public route (``/models``, ``/openapi.json``), or raise.
+
+    Rivya answers these to anyone. This sandbox runs on someone's own server, so it answers
+    only callers who already hold one of its keys (the app's client sends its key there) or
+    a signed-in superuser browsing it: a stranger learns nothing, not even that it is here.
+    The key's scopes, the kill switch and the rate limit do not apply.
+    """
+    user = getattr(request, "user", None)
+    if user is not None and user.is_superuser:
+        return
+    authenticate(request)
 
 
 def builtin_account() -> Account:

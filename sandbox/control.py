@@ -1,4 +1,8 @@
-"""The staff-only control page of the sandbox's fault knobs (``/sandbox/control/``)."""
+"""The control page of the sandbox's fault knobs (``/sandbox/control/``), for superusers.
+
+Its knobs slow, break and top up the sandbox for every process at once, so being staff (who
+may only be meant to look after generations in the admin) is not enough.
+"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +19,7 @@ from sandbox.models import Account, Generation, SandboxConfig
 
 @login_required
 def control(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:
+    if not request.user.is_superuser:
         raise PermissionDenied
     config = SandboxConfig.load()
     config_form = ConfigForm(instance=config)

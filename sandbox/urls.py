@@ -1,4 +1,8 @@
-from django.urls import path, re_path
+from typing import Any
+
+from django.conf import settings
+from django.urls import Resolver404, URLResolver, include, path, re_path
+from django.urls.resolvers import ResolverMatch, RoutePattern
 
 from sandbox import control, views
 from sandbox.api import Method, route
@@ -70,3 +74,26 @@ urlpatterns = [
     path("media/<path:name>", views.media, name="media"),
     path("control/", control.control, name="control"),
 ]
+
+
+class SandboxResolver(URLResolver):
+    """``/sandbox/``, matched only while ``settings.RIVYA_SANDBOX`` is true.
+
+    With a real ``RIVYA_API_KEY`` nothing under ``/sandbox/`` exists: not the API, its media,
+    nor the control page; the site answers its plain 404, before any middleware sees a view
+    (so not even a CSRF refusal tells the sandbox is there). Read on every request, as URL
+    confs are built once per process; a test's ``settings`` fixture switches it too.
+    """
+
+    def resolve(self, path: Any) -> ResolverMatch:
+        if not settings.RIVYA_SANDBOX:
+            raise Resolver404({"tried": [], "path": path})
+        return super().resolve(path)
+
+
+def mount(prefix: str = "sandbox/") -> SandboxResolver:
+    """The sandbox's URL conf at ``prefix``, for the project's ``urlpatterns``."""
+    urlconf, app_name, namespace = include("sandbox.urls")
+    return SandboxResolver(
+        RoutePattern(prefix, is_endpoint=False), urlconf, app_name=app_name, namespace=namespace
+    )

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from rivyaweb import addresses
 from sandbox import conf, links
 from sandbox.models import (
     Account,
@@ -44,31 +45,67 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def url_rejection(url: str) -> str | None:
-    """Why ``url`` may not receive webhooks (§6.2), or None when it may."""
-    if any(url.startswith(prefix) for prefix in conf.get("SANDBOX_WEBHOOK_ALLOWED_URL_PREFIXES")):
-        return None
+    """Why ``url`` may not receive webhooks (§6.2), or None when it may.
+
+    The host must be public however it is spelt: an address in any notation (``127.1``,
+    ``2130706433``, ``0x7f000001``, ``[::ffff:127.0.0.1]``) and every address a name
+    resolves to are checked with :mod:`rivyaweb.addresses`, so nobody can aim deliveries
+    (whose outcomes are reported back) at this machine or its network. Exempt: this
+    server's own receiver (``SANDBOX_WEBHOOK_URL``) and ``SANDBOX_WEBHOOK_ALLOWED_URL_PREFIXES``.
+    """
+    return _check(url)[0]
+
+
+def _check(url: str) -> tuple[str | None, list[str]]:
+    """``url_rejection``'s answer, and the checked addresses of a host name (none for an
+    address literal or an exempt URL: those are connected to as they are)."""
+    own = conf.get("SANDBOX_WEBHOOK_URL")
+    if (own and url == own) or any(
+        url.startswith(prefix) for prefix in conf.get("SANDBOX_WEBHOOK_ALLOWED_URL_PREFIXES")
+    ):
+        return None, []
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port or 443
     except ValueError:
-        return "The webhook URL is not a valid URL."
+        return "The webhook URL is not a valid URL.", []
     if parts.scheme != "https":
-        return "The webhook URL must use HTTPS."
+        return "The webhook URL must use HTTPS.", []
     if not host:
-        return "The webhook URL has no host."
+        return "The webhook URL has no host.", []
     if parts.username is not None or parts.password is not None:
-        return "The webhook URL must not contain credentials."
+        return "The webhook URL must not contain credentials.", []
     if parts.fragment or "#" in url:
-        return "The webhook URL must not contain a fragment."
+        return "The webhook URL must not contain a fragment.", []
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return "The webhook URL must not point at a local host name."
+        return "The webhook URL must not point at a local host name.", []
+    return _host_check(host, port)
+
+
+NOT_PUBLIC = "The webhook URL must not point at a private, loopback or reserved address."
+
+
+def _host_check(host: str, port: int) -> tuple[str | None, list[str]]:
+    if "%" in host:
+        return NOT_PUBLIC, []  # a zone-scoped address, or an encoded name
     try:
-        address = ipaddress.ip_address(host)
+        ipaddress.ip_address(host)
     except ValueError:
-        return None
-    if not address.is_global:
-        return "The webhook URL must not point at a private, loopback or reserved address."
-    return None
+        pass
+    else:
+        return (None if addresses.is_public(host) else NOT_PUBLIC), []
+    if addresses.NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
+        return NOT_PUBLIC, []  # an address spelt as a name, which resolvers read as a number
+    try:
+        found = addresses.resolve(host, port)
+    except (OSError, UnicodeError):
+        found = []
+    if not found:
+        return "The webhook URL's host does not resolve.", []
+    if not all(addresses.is_public(address) for address in found):
+        return NOT_PUBLIC, []
+    return None, list(found)
 
 
 def settings_endpoint(account: Account) -> WebhookEndpoint | None:
@@ -147,14 +184,16 @@ def deliver(delivery_id: str) -> WebhookDelivery:
     }
     status_code: int | None = None
     error: str | None = None
+    # Checked again at each attempt: a name that resolved to a public address when the
+    # endpoint was made may point inward now. A refused URL fails without connecting.
+    pinned: list[str] = []
+    if not endpoint.from_settings:
+        reason, pinned = _check(endpoint.url)
+        if reason:
+            _record(delivery, None, "webhook_url_rejected")
+            return delivery
     try:
-        response = httpx.post(
-            endpoint.url,
-            content=body,
-            headers=headers,
-            timeout=conf.get("SANDBOX_WEBHOOK_TIMEOUT_SECONDS"),
-            follow_redirects=False,
-        )
+        response = _post(endpoint.url, pinned[:1], body, headers)
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
@@ -162,6 +201,27 @@ def deliver(delivery_id: str) -> WebhookDelivery:
         error = type(exc).__name__
     _record(delivery, status_code, error)
     return delivery
+
+
+def _post(url: str, pinned: list[str], body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST ``body`` to ``url``: to the address that was checked when one is given, never to
+    a second lookup of the name (which its DNS could answer differently in between), with
+    the name kept as ``Host``, TLS server name and the name the certificate must match."""
+    target = httpx.URL(url)
+    extensions: dict[str, str] = {}
+    if pinned:
+        headers = {**headers, "Host": target.netloc.decode("ascii")}
+        extensions = {"sni_hostname": target.host}
+        target = target.copy_with(host=pinned[0])
+    # Proxies from the environment would connect on our behalf, past the pinning.
+    with httpx.Client(trust_env=not pinned, follow_redirects=False) as http:
+        return http.post(
+            target,
+            content=body,
+            headers=headers,
+            timeout=conf.get("SANDBOX_WEBHOOK_TIMEOUT_SECONDS"),
+            extensions=extensions,
+        )
 
 
 def _record(delivery: WebhookDelivery, status_code: int | None, error: str | None) -> None:

@@ -28,7 +28,8 @@ from generations.accounts import ensure_personal_team
 from generations.models import Generation, Status
 from sandbox.models import SandboxConfig
 
-SANDBOX_KEY = "rvya_sk_sandbox_local"
+# The built-in sandbox account's key in tests (a real run derives it from SECRET_KEY).
+SANDBOX_KEY = "rvya_sk_" + "tests_only_sandbox_key"
 
 # --- Builders --------------------------------------------------------------------------------
 

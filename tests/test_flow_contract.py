@@ -1,7 +1,8 @@
 """Pointed at another server that follows the contract, the app works unchanged.
 
-Here that server is the sandbox reached as a stranger would: ``RIVYA_SANDBOX`` off, an
-ordinary account with its own issued key, and ``RIVYA_API_BASE`` set to its address.
+Here that server is the sandbox reached as a stranger would: an ordinary account with its
+own issued key, and ``RIVYA_API_BASE`` set to its address. ``RIVYA_SANDBOX`` stays on only
+because the sandbox is mounted in that mode alone; the built-in account is never used.
 """
 
 import hashlib
@@ -21,7 +22,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 def foreign_account(settings):
     account = sandbox_models.Account.objects.create(name="elsewhere", balance=500)
     _, raw_key = sandbox_models.ApiKey.issue(account)
-    settings.RIVYA_SANDBOX = False
     settings.RIVYA_API_KEY = raw_key
     return account
 
@@ -37,6 +37,7 @@ def test_the_app_works_unchanged_against_another_contract_server(
     assert generation.status == Status.READY, generation.error_message
     remote = sandbox_models.Generation.objects.get()
     assert remote.account_id == foreign_account.pk
+    assert not sandbox_models.Account.objects.filter(is_builtin=True).exists()
     assert remote.reference_file is not None
     video = sandbox_conf.data_dir() / "media" / f"{remote.id}.mp4"
     assert generation.video_sha256 == hashlib.sha256(video.read_bytes()).hexdigest()

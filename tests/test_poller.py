@@ -243,11 +243,11 @@ def test_a_re_driven_submit_finishes_the_job_once(add_generation):
 def test_a_refused_key_shows_a_notice_and_loses_nothing(add_generation, settings):
     settings.SANDBOX_PROCESSING_SECONDS = 600
     (generation,) = submitted(add_generation)
-    key = settings.RIVYA_API_KEY
-    # The sandbox's built-in account follows RIVYA_API_KEY in sandbox mode: leave it, so
-    # the wrong key is really unknown to the server.
-    settings.RIVYA_SANDBOX = False
-    settings.RIVYA_API_KEY = "rvya_sk_not_a_key_we_know"
+    # The server stops taking the app's key, as Rivya does with a revoked one.
+    app_key = sandbox_models.ApiKey.objects.filter(
+        key_hash=sandbox_models.hash_key(settings.RIVYA_API_KEY)
+    )
+    assert app_key.update(status="revoked") == 1
 
     assert poller.poll_due(now=later(5)) == 1
 
@@ -257,7 +257,7 @@ def test_a_refused_key_shows_a_notice_and_loses_nothing(add_generation, settings
     assert (generation.next_poll_at - later(5)).total_seconds() == pytest.approx(poller.CAP, abs=1)
     assert "rvya_sk_" not in generation.notice
 
-    settings.RIVYA_SANDBOX, settings.RIVYA_API_KEY = True, key
+    app_key.update(status="active")
     assert poller.poll_due(now=later(60)) == 1
     generation.refresh_from_db()
     assert generation.status in {Status.QUEUED, Status.PROCESSING}

@@ -91,6 +91,7 @@ class Client:
         max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = random.random,
+        key_on_public_routes: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("A Rivya API key is required.")
@@ -98,6 +99,8 @@ class Client:
         self._auth = _BearerAuth(api_key)
         self.base_url = base_url.rstrip("/")
         self.max_retries = max(0, max_retries)
+        # The built-in sandbox answers its public routes only to holders of a key.
+        self.key_on_public_routes = key_on_public_routes
         self._sleep = sleep
         self._random = random
         self._http = httpx.Client(
@@ -134,11 +137,12 @@ class Client:
     # --- Endpoints ------------------------------------------------------------
 
     def list_models(self) -> list[Model]:
-        """``GET /models``: the public model catalog (sent without the API key).
+        """``GET /models``: the public model catalog (sent without the API key, except to the
+        built-in sandbox, which wants one there too).
 
         Entries without an id are skipped with a warning rather than failing the list.
         """
-        body = self._request("GET", "/models", authenticated=False)
+        body = self._request("GET", "/models", authenticated=self.key_on_public_routes)
         items = body.get("data") if isinstance(body, Mapping) else body
         if not isinstance(items, list):
             raise MalformedResponse("The model list has no 'data' array.")
@@ -383,5 +387,9 @@ def client_from_settings(*, max_retries: int = MAX_RETRIES) -> Client:
         connect=CONNECT_TIMEOUT, read=read, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
     )
     return Client(
-        settings.RIVYA_API_KEY, settings.RIVYA_API_BASE, timeout=timeout, max_retries=max_retries
+        settings.RIVYA_API_KEY,
+        settings.RIVYA_API_BASE,
+        timeout=timeout,
+        max_retries=max_retries,
+        key_on_public_routes=settings.RIVYA_SANDBOX,
     )

@@ -3,10 +3,10 @@ import time
 import httpx
 import pytest
 
+from rivyaweb import addresses
 from sandbox.models import Account, ApiKey
+from tests.fixtures import SANDBOX_KEY as BUILTIN_KEY
 from tests.fixtures import image_bytes
-
-BUILTIN_KEY = "rvya_sk_sandbox_local"
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +18,21 @@ def sandbox_settings(settings, tmp_path):
     settings.SANDBOX_PROCESSING_SECONDS = 0.2
     settings.SANDBOX_WEBHOOK_BACKOFF_SCALE = 0.0
     return settings
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """Host names answered from the returned table (a test fills it, and may change it);
+    any other name fails to resolve, so no test asks a real DNS server."""
+    table: dict[str, list[str]] = {}
+
+    def resolve(host, port):
+        if host not in table:
+            raise OSError(f"{host} does not resolve here")
+        return table[host]
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    return table
 
 
 @pytest.fixture

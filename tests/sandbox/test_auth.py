@@ -57,15 +57,21 @@ def test_kill_switch_pauses_authenticated_routes_only(api):
     assert api.get("/models").status_code == 200
 
 
-def test_public_routes_ignore_authorization(base_url):
-    for headers in ({}, {"Authorization": "Bearer rvya_sk_wrong"}, {"Authorization": "junk"}):
-        models = httpx.get(f"{base_url}/models", headers=headers)
-        assert models.status_code == 200
-        ids = [m["id"] for m in models.json()["data"]]
-        assert "kling-2-6" in ids
-        spec = httpx.get(f"{base_url}/openapi.json", headers=headers).json()
-        assert spec["openapi"].startswith("3.1")
-        assert "/generations" in spec["paths"]
+def test_public_routes_answer_any_valid_key_whatever_its_scopes(base_url, make_client):
+    client = make_client(scopes=["generations:read"])
+    models = client.get(f"{base_url}/models")
+    assert models.status_code == 200
+    assert "kling-2-6" in [m["id"] for m in models.json()["data"]]
+    spec = client.get(f"{base_url}/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/generations" in spec["paths"]
+
+
+@pytest.mark.parametrize("path", ["/models", "/openapi.json"])
+def test_public_routes_refuse_callers_without_a_key(base_url, path):
+    assert_error(httpx.get(f"{base_url}{path}"), 401, "api_key_missing")
+    wrong = httpx.get(f"{base_url}{path}", headers={"Authorization": "Bearer rvya_sk_wrong"})
+    assert_error(wrong, 401, "api_key_invalid")
 
 
 def test_builtin_account_starts_with_default_balance(api, settings):

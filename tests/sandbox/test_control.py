@@ -8,7 +8,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def staff(django_user_model, password):
-    return django_user_model.objects.create_user("staff", "s@example.com", password, is_staff=True)
+    """A superuser: the control page's knobs act on every process, so staff is not enough."""
+    return django_user_model.objects.create_superuser("staff", "s@example.com", password)
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -20,6 +21,16 @@ def test_anonymous_is_sent_to_login(client):
 def test_non_staff_is_forbidden(client, owner):
     client.force_login(owner)
     assert client.get(reverse("sandbox:control")).status_code == 403
+
+
+def test_staff_who_is_not_a_superuser_is_forbidden(client, django_user_model, password):
+    helper = django_user_model.objects.create_user("helper", "h@example.com", password)
+    helper.is_staff = True
+    helper.save()
+    client.force_login(helper)
+    assert client.get(reverse("sandbox:control")).status_code == 403
+    topup = {"form": "topup", "credits": "9"}
+    assert client.post(reverse("sandbox:control"), topup).status_code == 403
 
 
 def test_staff_changes_knobs(client, staff):

@@ -71,7 +71,8 @@ def test_url_rules(api, url):
     assert response.json()["error"]["code"] == "webhook_url_rejected"
 
 
-def test_management_routes(api):
+def test_management_routes(api, resolver):
+    resolver["hooks.example.com"] = ["93.184.216.34"]
     created = create_endpoint(api, "https://hooks.example.com/rivya").json()
     assert created["id"].startswith("whend_")
     assert created["signing_secret"].startswith("whsec_")
