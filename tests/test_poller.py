@@ -244,10 +244,11 @@ def test_a_refused_key_shows_a_notice_and_loses_nothing(add_generation, settings
     settings.SANDBOX_PROCESSING_SECONDS = 600
     (generation,) = submitted(add_generation)
     # The server stops taking the app's key, as Rivya does with a revoked one.
-    app_key = sandbox_models.ApiKey.objects.filter(
+    app_key = sandbox_models.ApiKey.objects.get(
         key_hash=sandbox_models.hash_key(settings.RIVYA_API_KEY)
     )
-    assert app_key.update(status="revoked") == 1
+    app_key.status = sandbox_models.ApiKey.Status.REVOKED
+    app_key.save(update_fields=["status"])
 
     assert poller.poll_due(now=later(5)) == 1
 
@@ -257,7 +258,8 @@ def test_a_refused_key_shows_a_notice_and_loses_nothing(add_generation, settings
     assert (generation.next_poll_at - later(5)).total_seconds() == pytest.approx(poller.CAP, abs=1)
     assert "rvya_sk_" not in generation.notice
 
-    app_key.update(status="active")
+    app_key.status = sandbox_models.ApiKey.Status.ACTIVE
+    app_key.save(update_fields=["status"])
     assert poller.poll_due(now=later(60)) == 1
     generation.refresh_from_db()
     assert generation.status in {Status.QUEUED, Status.PROCESSING}
