@@ -166,6 +166,19 @@ def until(condition, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def migrate(app: str, targets=None):
+    """Migrate ``app`` to ``targets`` (its newest migration by default); return the apps of
+    that state, for building rows as an older schema had them."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes(app)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
 @pytest.fixture
 def media_root(settings, tmp_path):
     """Local default storage in a temporary directory."""

@@ -3,27 +3,18 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.fixtures import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE_LIFECYCLE = [("generations", "0003_reference_sha256")]
 
 
-def migrate(targets=None):
-    """Migrate the generations app to ``targets`` (its newest migration by default)."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes("generations")
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_rows_the_old_lifecycle_failed_after_payment_wait_for_staff(django_user_model):
     user = django_user_model.objects.create_user("old-user")
-    apps = migrate(BEFORE_LIFECYCLE)
+    apps = migrate("generations", BEFORE_LIFECYCLE)
     try:
         team = apps.get_model("generations", "Team").objects.create(name="Old team")
         old = apps.get_model("generations", "Generation").objects
@@ -46,7 +37,7 @@ def test_rows_the_old_lifecycle_failed_after_payment_wait_for_staff(django_user_
         row("sending", status="submitting", attempts=3, notice="Saving the video failed; retrying…")
         row("limited", status="queued", notice="Rivya is rate limiting us; retrying…")
 
-        apps = migrate()
+        apps = migrate("generations")
 
         rows = {
             g.idempotency_key: g for g in apps.get_model("generations", "Generation").objects.all()
@@ -71,4 +62,4 @@ def test_rows_the_old_lifecycle_failed_after_payment_wait_for_staff(django_user_
         assert sending.notice == "copy_retry"
         assert rows["limited"].notice == "rate_limited"
     finally:
-        migrate()
+        migrate("generations")

@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.fixtures import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,17 +14,8 @@ AFTER = [("sandbox", "0002_idempotency_key_per_account")]
 RESULT_URLS = [("sandbox", "0003_fault_knobs_and_result_urls")]
 
 
-def migrate(targets=None):
-    """Migrate the sandbox app to ``targets`` (its newest migration by default)."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes("sandbox")
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_a_key_used_on_two_routes_keeps_its_newest_record():
-    apps = migrate(BEFORE)
+    apps = migrate("sandbox", BEFORE)
     try:
         account = apps.get_model("sandbox", "Account").objects.create(name="old")
         record = apps.get_model("sandbox", "IdempotencyRecord")
@@ -36,17 +27,17 @@ def test_a_key_used_on_two_routes_keeps_its_newest_record():
         record.objects.create(**fields, method="POST", path="/generations", key="k", created_at=now)
         record.objects.create(**fields, method="POST", path="/files", key="other", created_at=now)
 
-        apps = migrate(AFTER)
+        apps = migrate("sandbox", AFTER)
 
         kept = apps.get_model("sandbox", "IdempotencyRecord").objects.order_by("key")
         assert list(kept.values_list("key", "path")) == [("k", "/generations"), ("other", "/files")]
     finally:
-        migrate()
+        migrate("sandbox")
 
 
 def test_stored_result_urls_become_origins_and_the_config_gets_the_new_knobs(settings):
     settings.SANDBOX_MEDIA_URL_TTL_SECONDS = 120
-    apps = migrate(AFTER)
+    apps = migrate("sandbox", AFTER)
     try:
         account = apps.get_model("sandbox", "Account").objects.create(name="old")
         generation = apps.get_model("sandbox", "Generation")
@@ -73,7 +64,7 @@ def test_stored_result_urls_become_origins_and_the_config_gets_the_new_knobs(set
             rate_limit_other=600,
         )
 
-        apps = migrate(RESULT_URLS)
+        apps = migrate("sandbox", RESULT_URLS)
 
         origins = apps.get_model("sandbox", "Generation").objects.order_by("id")
         assert list(origins.values_list("id", "origin")) == [
@@ -85,4 +76,4 @@ def test_stored_result_urls_become_origins_and_the_config_gets_the_new_knobs(set
         assert (config.create_delay_seconds, config.lose_first_answers) == (0, 0)
         assert (config.media_host, config.media_url_ttl_seconds) == ("", 120)
     finally:
-        migrate()
+        migrate("sandbox")
