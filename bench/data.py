@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench import Result, ms, pct, per_second, times
-from generations.models import Generation, Membership, Status, Team
+from generations.models import Generation, Status
+from teams.models import Membership, Team
 
 PROMPT = (
     "Một con mèo cam nhảy qua hàng rào gỗ lúc hoàng hôn, máy quay chậm theo sau, "

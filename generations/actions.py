@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from generations import tasks
 from generations.forms import REFERENCE_MAX_BYTES, ReferenceImage, decode_reference
-from generations.models import ENQUEUED, REDRIVE_GRACE, Generation, Team
+from generations.models import ENQUEUED, REDRIVE_GRACE, Generation
+from teams.models import Team
 
 logger = logging.getLogger(__name__)
 

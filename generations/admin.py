@@ -1,4 +1,4 @@
-"""Admin: teams and their members, generations, and the read-only credit ledger."""
+"""Admin: generations and the read-only credit ledger."""
 
 from typing import Any
 
@@ -9,21 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from generations import tasks
-from generations.models import CreditEntry, Generation, Membership, Status, Team
-
-
-class MembershipInline(admin.TabularInline[Membership, Team]):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
-@admin.register(Team)
-class TeamAdmin(admin.ModelAdmin[Team]):
-    list_display = ["name", "personal", "created_at"]
-    list_filter = ["personal"]
-    search_fields = ["name", "memberships__user__username"]
-    inlines = [MembershipInline]
+from generations.models import CreditEntry, Generation, Status
 
 
 class CreditEntryInline(admin.TabularInline[CreditEntry, Generation]):

@@ -14,5 +14,3 @@ class GenerationsConfig(AppConfig):
         django_checks.register(checks.check_rivya_settings)
         django_checks.register(checks.check_storage_settings)
         django_checks.register(checks.check_debug_settings)
-        # Connects the signal receivers (a personal team on first login).
-        from generations import accounts  # noqa: F401

@@ -14,8 +14,9 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from generations.models import CatalogEntry, Generation, Team
+from generations.models import CatalogEntry, Generation
 from generations.rivya import client_from_settings
+from teams.models import Team
 
 logger = logging.getLogger(__name__)
 

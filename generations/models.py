@@ -1,4 +1,4 @@
-"""Teams, their members, their generations and the credit ledger.
+"""Generations of a team and the credit ledger.
 
 The ``Generation`` row is the single source of truth for one video: every step of
 its life (submit, poll, mirror) reads the row, does one idempotent thing and writes
@@ -20,46 +20,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class Team(models.Model):
-    name = models.CharField(_("name"), max_length=120)
-    personal = models.BooleanField(_("personal team"), default=False)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
-    )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("team")
-        verbose_name_plural = _("teams")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner", _("Owner")
-        ADMIN = "admin", _("Admin")
-        MEMBER = "member", _("Member")
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
-    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.MEMBER)
-    created_at = models.DateTimeField(_("joined"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("membership")
-        verbose_name_plural = _("memberships")
-        constraints = [
-            models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.team} ({self.role})"
+from teams.models import Team
 
 
 class Status(models.TextChoices):
@@ -434,6 +395,12 @@ class Generation(models.Model):
     # The mirrored result in our storage.
     video = models.FileField(upload_to=video_upload_to, max_length=300, blank=True)
     poster = models.FileField(upload_to=poster_upload_to, max_length=300, blank=True)
+    # The gallery's media, made when the video is saved: a small poster for the
+    # ``srcset``, a short muted preview clip for hovering, and the poster's dominant
+    # colour ("#rrggbb") shown until the poster loads.
+    poster_small = models.FileField(max_length=300, blank=True)
+    preview = models.FileField(max_length=300, blank=True)
+    placeholder = models.CharField(max_length=7, blank=True)
     provenance = models.CharField(max_length=300, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
     video_size = models.PositiveBigIntegerField(null=True, blank=True)
@@ -446,6 +413,17 @@ class Generation(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Set by the database on every change; live cards ask for rows changed since a value.
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Soft delete: hidden everywhere at once, restorable for ``UNDO_WINDOW``; the stored
+    # files go with the housekeeping after ``DELETE_GRACE``.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deleted by"),
+    )
 
     objects = GenerationQuerySet.as_manager()
 
@@ -455,6 +433,12 @@ class Generation(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="gen_team_created"),
+            # The gallery's keyset: (created_at, id) within a team, visible rows only.
+            models.Index(
+                fields=["team", "-created_at", "-id"],
+                name="gen_gallery",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["team", "changed_at"], name="gen_team_changed"),
             models.Index(fields=["status", "next_poll_at"], name="gen_due"),
         ]
@@ -974,3 +958,49 @@ class CatalogEntry(models.Model):
 
     def __str__(self) -> str:
         return self.model_id
+
+
+class Favourite(models.Model):
+    """A person's favourite video: per person, not per team."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites"
+    )
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("favourite")
+        verbose_name_plural = _("favourites")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "generation"], name="one_favourite_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ♥ {self.generation_id}"
+
+
+class ShareLink(models.Model):
+    """A public, expiring, revocable link to one video. Only the token's hash is stored."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="share_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    show_prompt = models.BooleanField(_("show the prompt"), default=False)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("share link")
+        verbose_name_plural = _("share links")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id} until {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

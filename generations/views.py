@@ -37,8 +37,9 @@ from generations.forms import (
     delete_staged_reference,
     staged_reference_info,
 )
-from generations.models import IN_FLIGHT, Generation, Team
+from generations.models import IN_FLIGHT, Generation
 from rivyaweb.ranges import ranged_file_response
+from teams.models import Team
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "storages",
+    "teams",
     "generations",
     "sandbox",
     "rivyaweb",  # for its management commands (serve, rivya_poller)

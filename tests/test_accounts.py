@@ -3,7 +3,7 @@ from django.test import Client
 from django.urls import reverse
 
 from generations.accounts import current_team, ensure_personal_team
-from generations.models import Membership, Team
+from teams.models import Membership, Team
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 

@@ -3,7 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations.models import CreditEntry, Generation, Membership, Status, Team
+from generations.models import CreditEntry, Generation, Status
+from teams.models import Membership, Team
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from generations.models import Generation, Membership, Status, Team
+from generations.models import Generation, Status
+from teams.models import Membership, Team
 
 
 @pytest.fixture

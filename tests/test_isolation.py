@@ -16,7 +16,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from generations.forms import decode_reference, stage_reference
-from generations.models import Generation, Membership, Status
+from generations.models import Generation, Status
+from teams.models import Membership
 from tests.fixtures import image_bytes
 
 pytestmark = [

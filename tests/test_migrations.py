@@ -63,3 +63,35 @@ def test_rows_the_old_lifecycle_failed_after_payment_wait_for_staff(django_user_
         assert rows["limited"].notice == "rate_limited"
     finally:
         migrate("generations")
+
+
+def test_teams_move_to_their_app_with_their_rows(django_user_model):
+    from django.contrib.contenttypes.models import ContentType
+
+    user = django_user_model.objects.create_user("old-member")
+    apps = migrate("generations", BEFORE_LIFECYCLE)
+    try:
+        team = apps.get_model("generations", "Team").objects.create(name="Old team")
+        apps.get_model("generations", "Membership").objects.create(
+            team=team, user_id=user.pk, role="owner"
+        )
+        apps.get_model("generations", "Generation").objects.create(
+            team=team, created_by_id=user.pk, prompt="before", idempotency_key="before"
+        )
+        ContentType.objects.get_or_create(app_label="generations", model="team")
+
+        apps = migrate("generations")
+        migrate("teams")
+
+        from generations.models import Generation
+        from teams.models import Membership, Team
+
+        moved = Team.objects.get(pk=team.pk)
+        assert moved.name == "Old team"
+        assert Membership.objects.get(team=moved).user == user
+        assert Generation.objects.get(idempotency_key="before").team == moved
+        assert ContentType.objects.filter(app_label="generations", model="team").count() == 0
+        assert ContentType.objects.filter(app_label="teams", model="team").exists()
+    finally:
+        migrate("teams")
+        migrate("generations")
