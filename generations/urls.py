@@ -10,6 +10,7 @@ urlpatterns = [
     path("generations/<uuid:pk>/retry", views.generation_retry, name="generation_retry"),
     path("generations/<uuid:pk>/video", views.generation_video, name="generation_video"),
     path("generations/<uuid:pk>/poster", views.generation_poster, name="generation_poster"),
+    path("generations/<uuid:pk>/preview", views.generation_preview, name="generation_preview"),
     path(
         "generations/<uuid:pk>/reference",
         views.generation_reference,

@@ -314,8 +314,19 @@ def generation_video(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBas
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def generation_poster(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """The poster frame; ``?size=small`` gives the gallery's small one (when made)."""
     generation = get_generation_for_user(request, pk)
+    if request.GET.get("size") == "small" and generation.poster_small:
+        return _serve(request, generation.poster_small, "image/jpeg")
     return _serve(request, generation.poster, "image/jpeg")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def generation_preview(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """The short muted clip the gallery plays on hover; never the full video."""
+    generation = get_generation_for_user(request, pk)
+    return _serve(request, generation.preview, "video/mp4")
 
 
 @login_required
