@@ -59,6 +59,7 @@ MATRIX: dict[str, Route] = {
     "generations/<uuid:pk>/retry": Route("object", ("POST",)),
     "generations/<uuid:pk>/video": Route("object"),
     "generations/<uuid:pk>/poster": Route("object"),
+    "generations/<uuid:pk>/preview": Route("object"),
     "generations/<uuid:pk>/reference": Route("object"),
     "uploads/<str:token>/preview": Route("object"),
 }
@@ -104,6 +105,7 @@ def victim(add_generation, owner):
     generation.reference_mime = "image/png"
     generation.reference_name = "kite.png"
     generation.reference_image.save("kite.png", _content(image_bytes("PNG")), save=False)
+    generation.preview.save("preview.mp4", _content(MP4), save=False)
     generation.save()
     return generation
 
