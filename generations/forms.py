@@ -32,7 +32,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from generations.models import AspectRatio
+from generations.models import IN_FLIGHT, AspectRatio, Status
 
 PROMPT_LIMIT = 1000
 # Rivya's limit is "10 MB"; the docs do not say which megabyte, so take the smaller one.
@@ -409,3 +409,110 @@ class GenerationForm(forms.Form):
             "aspect_ratio": self.cleaned_data["aspect_ratio"],
             "form_token": self.cleaned_data["form_token"],
         }
+
+
+# --- The gallery's filters --------------------------------------------------------------------
+
+# The gallery's ``status`` filter: a few words for groups of states (``Status`` has nine).
+GALLERY_STATUSES: dict[str, tuple[str, ...] | None] = {
+    "ready": (Status.READY,),
+    "in_progress": tuple(sorted(IN_FLIGHT)),
+    "failed": (Status.FAILED, Status.REJECTED),
+    "attention": (Status.ATTENTION,),
+    "all": None,
+}
+GALLERY_ORDERS = ("newest", "oldest")
+# Dates outside these years cannot be real and would overflow once turned into moments.
+GALLERY_FIRST_YEAR = 2000
+GALLERY_LAST_YEAR = 9000
+
+
+class GalleryFilterForm(forms.Form):
+    """The gallery's query string. Every field is optional; a field whose value is not
+    understood is left out of the search and shown with its error, never a 500."""
+
+    q = forms.CharField(label=_("Search prompts"), required=False, max_length=200, strip=True)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("ready", _("Ready")),
+            ("in_progress", _("In progress")),
+            ("failed", _("Failed")),
+            ("attention", _("Needs attention")),
+            ("all", _("All")),
+        ],
+    )
+    creator = forms.TypedChoiceField(
+        label=_("Creator"), required=False, coerce=int, empty_value=None
+    )
+    aspect_ratio = forms.ChoiceField(
+        label=_("Aspect ratio"), required=False, choices=[("", _("Any")), *AspectRatio.choices]
+    )
+    duration = forms.TypedChoiceField(
+        label=_("Duration"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Any")), ("5", _("5 seconds")), ("10", _("10 seconds"))],
+    )
+    sound = forms.ChoiceField(
+        label=_("Sound"),
+        required=False,
+        choices=[("", _("Any")), ("on", _("With sound")), ("off", _("Without sound"))],
+    )
+    favourites = forms.BooleanField(label=_("My favourites only"), required=False)
+    order = forms.ChoiceField(
+        label=_("Order"),
+        required=False,
+        choices=[("newest", _("Newest first")), ("oldest", _("Oldest first"))],
+    )
+
+    def __init__(self, data: Any = None, *, creators: list[tuple[int, str]]) -> None:
+        super().__init__(data)
+        creator: Any = self.fields["creator"]
+        creator.choices = [("", _("Anyone")), *((str(pk), name) for pk, name in creators)]
+        # ``from`` and ``to`` are Python keywords, so these fields cannot be declared above.
+        self.fields["from"] = forms.DateField(
+            label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+
+    def clean_favourites(self) -> bool:
+        if self.data.get("favourites") not in SOUND_VALUES:
+            raise ValidationError(_("Choose yes or no."), code="invalid_favourites")
+        return bool(self.cleaned_data.get("favourites"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("from", "to"):
+            day = cleaned.get(name)
+            if day is not None and not GALLERY_FIRST_YEAR <= day.year <= GALLERY_LAST_YEAR:
+                self.add_error(
+                    name,
+                    ValidationError(
+                        _("Choose a date between %(first)s and %(last)s."),
+                        code="date_out_of_range",
+                        params={"first": GALLERY_FIRST_YEAR, "last": GALLERY_LAST_YEAR},
+                    ),
+                )
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            raise ValidationError(
+                _("The start date is after the end date; the dates are ignored."),
+                code="dates_reversed",
+            )
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """The understood filters, with defaults for anything left out or not understood."""
+        self.is_valid()
+        cleaned = dict(getattr(self, "cleaned_data", {}))
+        if self.non_field_errors():
+            cleaned.pop("from", None)
+            cleaned.pop("to", None)
+        cleaned["status"] = cleaned.get("status") or "ready"
+        cleaned["order"] = cleaned.get("order") or "newest"
+        return cleaned

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from generations import views, webhook
+from generations import gallery, views, webhook
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("gallery/", gallery.gallery, name="gallery"),
     path("rivya/webhook", webhook.rivya_webhook, name="rivya_webhook"),
     path("cards/updates", views.card_updates, name="card_updates"),
     path("generations/<uuid:pk>/", views.generation_detail, name="generation_detail"),
