@@ -55,6 +55,7 @@ MATRIX: dict[str, Route] = {
     "": Route("login", ("GET", "POST")),
     "rivya/webhook": Route("public", ("POST",)),
     "cards/updates": Route("login"),
+    "gallery/": Route("login"),
     "generations/<uuid:pk>/": Route("object"),
     "generations/<uuid:pk>/retry": Route("object", ("POST",)),
     "generations/<uuid:pk>/video": Route("object"),
