@@ -1,5 +1,7 @@
 """The team gallery: scoping, filters, search, keyset pages, day headings, query counts."""
 
+import hashlib
+import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -426,3 +428,65 @@ def test_first_and_deep_pages_cost_the_same_few_queries(make, owner_client, owne
         deep, link = cost(link)
     assert deep == first
     assert first <= 6
+
+
+# --- seed_gallery -------------------------------------------------------------------------------
+
+
+def test_seed_gallery_adds_realistic_ready_videos_sharing_real_media(
+    owner, team, media_root, owner_client
+):
+    import av
+    from django.core.management import call_command
+
+    call_command("seed_gallery", user="owner", count=240, seed=7, stdout=io.StringIO())
+    rows = Generation.objects.filter(team=team)
+    assert rows.count() == 240
+    assert set(rows.values_list("status", flat=True)) == {Status.READY}
+    assert set(rows.values_list("aspect_ratio", flat=True)) == {"1:1", "16:9", "9:16"}
+    assert set(rows.values_list("duration", flat=True)) == {5, 10}
+    assert set(rows.values_list("sound", flat=True)) == {True, False}
+    prompts = list(rows.values_list("prompt", flat=True))
+    assert len(set(prompts)) > 100
+    assert any("mèo" in p or "thuyền" in p for p in prompts)
+    assert any(p.startswith("A ") or p.startswith("An ") for p in prompts)
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in rows.values_list("placeholder", flat=True))
+    assert len(set(rows.values_list("placeholder", flat=True))) > 100
+    days = {timezone.localdate(c) for c in rows.values_list("created_at", flat=True)}
+    assert len(days) > 30
+    # One real video per aspect ratio, stored once and shared.
+    assert rows.values("video").distinct().count() == 3
+    wide = rows.filter(aspect_ratio="16:9").first()
+    for field in ("video", "poster", "poster_small", "preview"):
+        assert (media_root / getattr(wide, field).name).is_file(), field
+    assert hashlib.sha256(wide.video.read()).hexdigest() == wide.video_sha256
+    with av.open(str(media_root / wide.preview.name)) as clip:
+        assert not clip.streams.audio
+        assert clip.streams.video[0].codec_context.width <= 360
+        assert 2 <= clip.duration / av.time_base <= 3
+    assert wide.preview.size < wide.video.size
+    # The gallery shows them, a full page with a next link.
+    response = owner_client.get(reverse("gallery"), **EN)
+    assert len(ids(response)) == gallery.PAGE_SIZE and next_link(response)
+
+    # A second run adds as many again and reuses the stored media.
+    stored = sorted(p.name for p in media_root.rglob("*") if p.is_file())
+    call_command("seed_gallery", user="owner", count=10, stdout=io.StringIO())
+    assert rows.count() == 250
+    assert sorted(p.name for p in media_root.rglob("*") if p.is_file()) == stored
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--user", "nobody", "--count", "5"], "No user named 'nobody'"),
+        (["--user", "owner", "--count", "0"], "--count must be between"),
+        (["--user", "owner", "--count", "5", "--days", "0"], "--days must be between"),
+    ],
+)
+def test_seed_gallery_refuses_bad_arguments(owner, media_root, args, message):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=message):
+        call_command("seed_gallery", *args)
+    assert not Generation.objects.exists()

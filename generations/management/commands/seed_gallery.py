@@ -1,0 +1,298 @@
+"""``manage.py seed_gallery --user USERNAME --count N``: fill a team's gallery for demos and
+benchmarks.
+
+Adds N finished generations to the user's current team in bulk inserts, made by the team's
+members over the last weeks, with varied prompts (Vietnamese and English), durations,
+aspect ratios, sound and placeholder colours. The media are real but made once: one short
+video per aspect ratio, rendered by the sandbox's renderer, with its poster, small poster
+and preview clip, stored under ``teams/<team>/seed/`` and shared by every seeded row (a
+later run reuses them). Running it again adds N more.
+"""
+
+import hashlib
+import io
+import random
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, default_storage
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from PIL import Image
+
+from generations import videos
+from generations.models import AspectRatio, Generation, Status
+from teams.access import ensure_personal_team
+from teams.models import Membership, Team
+
+BATCH = 1000
+MAX_COUNT = 1_000_000
+SMALL_POSTER_WIDTH = 480
+PREVIEW_SECONDS = 2.5
+PREVIEW_LONG_SIDE = 360
+
+SUBJECTS = [
+    "Một con mèo cam",
+    "Chiếc thuyền giấy",
+    "Cô bé đội nón lá",
+    "Đàn cò trắng",
+    "A red kite",
+    "An old lighthouse",
+    "A paper boat",
+    "A street food vendor",
+    "Con rồng bằng đèn lồng",
+    "A golden retriever",
+]
+ACTIONS = [
+    "bay chậm qua",
+    "trôi trên",
+    "nhảy múa giữa",
+    "đứng lặng bên",
+    "drifting across",
+    "spinning slowly above",
+    "running through",
+    "glowing beside",
+]
+PLACES = [
+    "ruộng lúa lúc bình minh",
+    "phố cổ Hội An dưới mưa",
+    "vịnh Hạ Long sương mù",
+    "chợ nổi Cái Răng",
+    "a neon-lit alley at night",
+    "a snowy mountain pass",
+    "a calm lake at sunset",
+    "the rooftops of an old city",
+]
+STYLES = [
+    "máy quay lia chậm",
+    "ánh nắng vàng xuyên qua lá cây",
+    "cinematic, shallow depth of field",
+    "handheld camera, soft morning light",
+    "drone shot, wide angle",
+    "",
+]
+# Rivya's price per clip, by (duration, sound).
+CREDITS = {(5, False): 35, (5, True): 50, (10, False): 70, (10, True): 100}
+
+
+@dataclass(frozen=True)
+class SeedMedia:
+    """The stored files every seeded row of one aspect ratio points at."""
+
+    video: str
+    poster: str
+    poster_small: str
+    preview: str
+    sha256: str
+    size: int
+    duration: float
+    width: int
+    height: int
+
+
+class Command(BaseCommand):
+    help = "Fill a user's current team with N finished generations (demo and benchmark data)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--user", required=True, help="username whose current team gets them")
+        parser.add_argument("--count", required=True, type=int, help="how many to add")
+        parser.add_argument(
+            "--days", type=int, default=60, help="spread them over this many days (default 60)"
+        )
+        parser.add_argument("--seed", type=int, default=None, help="random seed, for repeats")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count, days = options["count"], options["days"]
+        if not 0 < count <= MAX_COUNT:
+            raise CommandError(f"--count must be between 1 and {MAX_COUNT:,}.")
+        if not 0 < days <= 3650:
+            raise CommandError("--days must be between 1 and 3650.")
+        try:
+            user = get_user_model().objects.get_by_natural_key(options["user"])
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {options['user']!r}.") from None
+        team = ensure_personal_team(user)
+        self.stdout.write(f"Making the seed media of {team} (once per team)…")
+        media = ensure_media(team)
+        rng = random.Random(options["seed"])  # noqa: S311 - demo data, not secrets
+        members = list(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+        end = timezone.now()
+        added = add_rows(
+            team, members, count, media, rng, start=end - timedelta(days=days), end=end
+        )
+        self.stdout.write(self.style.SUCCESS(f"Added {added:,} generations to {team}."))
+
+
+def add_rows(
+    team: Team,
+    creators: Sequence[int],
+    count: int,
+    media: dict[str, SeedMedia],
+    rng: random.Random,
+    *,
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Insert ``count`` ready generations of ``team`` made between ``start`` and ``end``."""
+    added = 0
+    for batch in _batches(count):
+        rows = [_row(team, creators, media, rng, start, end) for _ in range(batch)]
+        Generation.objects.bulk_create(rows, batch_size=BATCH)
+        added += batch
+    return added
+
+
+def _batches(count: int) -> Iterator[int]:
+    while count > 0:
+        yield min(BATCH * 10, count)
+        count -= BATCH * 10
+
+
+def _row(
+    team: Team,
+    creators: Sequence[int],
+    media: dict[str, SeedMedia],
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+) -> Generation:
+    pk = uuid.uuid4()
+    ratio = rng.choice(list(media))
+    files = media[ratio]
+    duration, sound = rng.choice((5, 10)), rng.random() < 0.4
+    created = start + (end - start) * rng.random()
+    submitted = created + timedelta(seconds=rng.uniform(1, 5))
+    credits = CREDITS[duration, sound]
+    return Generation(
+        id=pk,
+        team=team,
+        created_by_id=rng.choice(creators),
+        status=Status.READY,
+        prompt=prompt(rng),
+        duration=duration,
+        sound=sound,
+        aspect_ratio=ratio,
+        idempotency_key=str(uuid.uuid4()),
+        rivya_task_id=f"seed_{pk.hex}",
+        rivya_status="succeeded",
+        reserved_credits=credits,
+        final_credits=credits,
+        video=files.video,
+        poster=files.poster,
+        poster_small=files.poster_small,
+        preview=files.preview,
+        placeholder=placeholder(rng),
+        video_sha256=files.sha256,
+        video_size=files.size,
+        video_duration=files.duration,
+        video_width=files.width,
+        video_height=files.height,
+        created_at=created,
+        submitted_at=submitted,
+        finished_at=submitted + timedelta(seconds=rng.uniform(40, 300)),
+        changed_at=created,
+    )
+
+
+def prompt(rng: random.Random) -> str:
+    parts = [rng.choice(SUBJECTS), rng.choice(ACTIONS), rng.choice(PLACES)]
+    style = rng.choice(STYLES)
+    return " ".join(parts) + (f", {style}" if style else "")
+
+
+def placeholder(rng: random.Random) -> str:
+    """A dusky colour, as dominant colours of real posters tend to be."""
+    return "#" + "".join(f"{rng.randint(24, 150):02x}" for _ in range(3))
+
+
+# --- The shared media ---------------------------------------------------------------------------
+
+
+def ensure_media(team: Team, storage: Storage | None = None) -> dict[str, SeedMedia]:
+    """The team's seed media per aspect ratio, made on the first run and reused after."""
+    storage = storage or default_storage
+    return {ratio: _media_for(team, ratio, storage) for ratio in AspectRatio.values}
+
+
+def _media_for(team: Team, ratio: str, storage: Storage) -> SeedMedia:
+    prefix = f"teams/{team.pk}/seed/{ratio.replace(':', 'x')}"
+    keys = {
+        name: f"{prefix}-{name}"
+        for name in ("video.mp4", "poster.jpg", "poster-small.jpg", "preview.mp4")
+    }
+    with tempfile.TemporaryDirectory(prefix="seed-") as tmp:
+        path = Path(tmp) / "video.mp4"
+        if storage.exists(keys["video.mp4"]):
+            with storage.open(keys["video.mp4"], "rb") as stored:
+                path.write_bytes(stored.read())
+        else:
+            from sandbox.render import render_video
+
+            render_video(path, prompt="Rivyaweb", duration=5, aspect_ratio=ratio, sound=False)
+            _put(storage, keys["video.mp4"], path.read_bytes())
+        probe = videos.probe(path)
+        if not storage.exists(keys["preview.mp4"]):
+            _put(storage, keys["poster.jpg"], probe.poster)
+            _put(storage, keys["poster-small.jpg"], small_poster(probe.poster))
+            _put(storage, keys["preview.mp4"], preview_clip(path, Path(tmp) / "preview.mp4"))
+        data = path.read_bytes()
+    return SeedMedia(
+        video=keys["video.mp4"],
+        poster=keys["poster.jpg"],
+        poster_small=keys["poster-small.jpg"],
+        preview=keys["preview.mp4"],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        duration=probe.duration or 5.0,
+        width=probe.width,
+        height=probe.height,
+    )
+
+
+def _put(storage: Storage, key: str, data: bytes) -> None:
+    if storage.exists(key):
+        storage.delete(key)
+    saved = storage.save(key, ContentFile(data))
+    if saved != key:
+        raise CommandError(f"storage saved {key} as {saved}")
+
+
+def small_poster(poster: bytes) -> bytes:
+    with Image.open(io.BytesIO(poster)) as image:
+        height = round(image.height * SMALL_POSTER_WIDTH / image.width)
+        small = image.convert("RGB").resize((SMALL_POSTER_WIDTH, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def preview_clip(source: Path, target: Path) -> bytes:
+    """The first seconds of ``source``, small, muted and at a low bitrate."""
+    import av
+
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        scale = PREVIEW_LONG_SIDE / max(width, height)
+        size = (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
+        with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            encoder: Any = out.add_stream("libx264", rate=24)
+            encoder.width, encoder.height = size
+            encoder.pix_fmt = "yuv420p"
+            encoder.options = {"crf": "32", "preset": "veryfast"}
+            for index, frame in enumerate(container.decode(stream)):
+                if frame.time is not None and frame.time >= PREVIEW_SECONDS:
+                    break
+                small = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+                small.pts, small.time_base = index, Fraction(1, 24)
+                out.mux(encoder.encode(small))
+            out.mux(encoder.encode())
+    return target.read_bytes()
