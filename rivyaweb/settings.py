@@ -278,6 +278,43 @@ if RIVYA_SANDBOX and not TESTING:
 if urlsplit(RIVYA_API_BASE).scheme not in {"http", "https"}:
     raise ImproperlyConfigured("RIVYA_API_BASE must be an http:// or https:// URL.")
 
+# --- Sign-up and email --------------------------------------------------------
+# Anyone may make an account on the sign-up page when this is on: by default only in
+# sandbox mode (no RIVYA_API_KEY), where nothing costs money. An invitation always lets its
+# holder sign up, whatever this says (docs/teams.md).
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", RIVYA_SANDBOX)
+# Password resets and invitations go out by email: printed on the console unless an SMTP
+# server is named, then sent through it. (Django's MAILERS: the variables keep the names
+# of the older EMAIL_* settings, which Django no longer wants defined beside it.)
+_smtp_host = env_str("EMAIL_HOST")
+_smtp_port = env_int("EMAIL_PORT", 587)
+if not 0 < _smtp_port < 65536:
+    raise ImproperlyConfigured("EMAIL_PORT must be a port number (1-65535).")
+# STARTTLS on the submission port by default; EMAIL_USE_SSL for servers that speak TLS
+# from the first byte (usually port 465).
+_smtp_ssl = env_bool("EMAIL_USE_SSL", False)
+_smtp_tls = env_bool("EMAIL_USE_TLS", True) and not _smtp_ssl
+MAILERS: dict[str, dict[str, object]] = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp_host,
+                "port": _smtp_port,
+                "username": env_str("EMAIL_HOST_USER"),
+                "password": env_secret("EMAIL_HOST_PASSWORD"),
+                "use_tls": _smtp_tls,
+                "use_ssl": _smtp_ssl,
+                # A mail server that does not answer must not hold a request for long.
+                "timeout": 10,
+            },
+        }
+        if _smtp_host
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rivyaweb <noreply@localhost>")
+
 # --- Security ---------------------------------------------------------------
 # Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,
 # which may be plain http locally.
