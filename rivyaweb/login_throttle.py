@@ -79,6 +79,29 @@ def _logged_in(sender: object, request: HttpRequest | None, **kwargs: Any) -> No
         cache.delete_many([keys[0], _ends(keys[0])])
 
 
+def take_address_attempt(request: HttpRequest) -> str | None:
+    """Count a form that reveals or sends something about accounts (sign-up, password reset)
+    against the client address's count, like a failed login.
+
+    Returns the key to hand to ``give_back`` once the attempt turns out harmless (an account
+    made), or ``None`` when the address is paused: the middleware then answers 429. Without
+    this, sign-up's "username taken" would test names at any speed the login page refuses.
+    """
+    key, limit = _counts(request, None)[1]
+    if _take(key) > limit:
+        _give_back(key)
+        _throttled_until[request] = cache.get(_ends(key)) or (
+            time.time() + settings.LOGIN_FAILURE_WINDOW
+        )
+        return None
+    return key
+
+
+def give_back(key: str) -> None:
+    """Undo one ``take_address_attempt`` (its attempt succeeded)."""
+    _give_back(key)
+
+
 class LoginThrottleMiddleware:
     """Turns a refused attempt into 429 and a page that says when to try again."""
 

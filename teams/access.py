@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.dispatch import receiver
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -41,7 +41,7 @@ def may(membership: Membership | None, action: str) -> bool:
     return membership is not None and membership.role in PERMISSIONS[action]
 
 
-def _memberships(user: Any):  # noqa: ANN202 - a queryset of Membership
+def _memberships(user: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("team")
 
 
@@ -95,7 +95,7 @@ def current_team(request: HttpRequest) -> Team:
     return current_membership(request).team
 
 
-def user_team_ids(user: Any):  # noqa: ANN201 - a values queryset, used as a subquery
+def user_team_ids(user: Any) -> "QuerySet[Membership, Any]":
     """The ids of the user's teams, as a subquery (never a list held in memory)."""
     return Membership.objects.filter(user=user).values("team_id")
 
