@@ -63,6 +63,24 @@ MATRIX: dict[str, Route] = {
     "generations/<uuid:pk>/preview": Route("object"),
     "generations/<uuid:pk>/reference": Route("object"),
     "uploads/<str:token>/preview": Route("object"),
+    # Getting in, and the teams' pages. A team is reached by its members only: outsiders
+    # get 404 on every team route (tests/teams/test_team_routes.py walks them all).
+    "accounts/signup/": Route("public", ("GET", "POST")),
+    "accounts/password/reset/": Route("public", ("GET", "POST")),
+    "accounts/password/reset/sent/": Route("public"),
+    "accounts/password/reset/<uidb64>/<token>/": Route("public", ("GET", "POST")),
+    "accounts/password/reset/done/": Route("public"),
+    "invite/<str:token>/": Route("public", ("GET", "POST")),
+    "teams/": Route("login", ("GET", "POST")),
+    "teams/switch": Route("login", ("POST",)),
+    "teams/<int:team_id>/": Route("login"),
+    "teams/<int:team_id>/rename": Route("login", ("POST",)),
+    "teams/<int:team_id>/leave": Route("login", ("POST",)),
+    "teams/<int:team_id>/invitations": Route("login", ("POST",)),
+    "teams/<int:team_id>/invitations/<int:invitation_id>/revoke": Route("login", ("POST",)),
+    "teams/<int:team_id>/members/<int:membership_id>/role": Route("login", ("POST",)),
+    "teams/<int:team_id>/members/<int:membership_id>/remove": Route("login", ("POST",)),
+    "teams/<int:team_id>/members/<int:membership_id>/hand-over": Route("login", ("POST",)),
 }
 OPTIONAL = {"i18n/setlang/"}
 
@@ -133,6 +151,7 @@ def sample_url(route: str) -> str:
     url = "/" + route
     url = url.replace("<uuid:pk>", str(uuid.uuid4()))
     url = url.replace("<str:token>", "x")
+    url = re.sub(r"<int:\w+>", "1", url)
     return url.replace("<path:name>", "task_" + "A" * 24 + ".mp4")
 
 
