@@ -23,6 +23,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "PROXY_SSL_HEADER": "X-Forwarded-Proto",
     "RIVYA_API_KEY": "rvya_sk_" + "a" * 40,
+    "EMAIL_HOST": "smtp.example.com",
 }
 SHOWN = [
     "SESSION_COOKIE_SECURE",
@@ -83,6 +84,14 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
     assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_check_deploy_asks_for_a_mail_server(tmp_path):
+    # Without one, password-reset links would only be printed on the server's console.
+    production = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_HOST"}
+    result = run(tmp_path, ["manage.py", "check", "--deploy"], **production)
+    assert result.returncode != 0
+    assert "mail.E001" in result.stdout + result.stderr
 
 
 def test_production_is_https_only_by_default(tmp_path):
