@@ -8,9 +8,11 @@ offset. Nothing counts the team's rows.
 
 import base64
 import binascii
+import functools
 import uuid
+import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -68,6 +70,24 @@ class Cursor:
 class Page:
     tiles: list[Generation]
     next_cursor: Cursor | None
+
+
+# The viewer's time zone, as their browser names it (static/js/gallery.js sets the cookie).
+# Days (headings, the ``from`` and ``to`` filters) are the viewer's days; without the
+# cookie they are the site's (``TIME_ZONE``).
+TIME_ZONE_COOKIE = "tz"
+
+
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def viewer_time_zone(request: HttpRequest) -> tzinfo:
+    name = request.COOKIES.get(TIME_ZONE_COOKIE, "")
+    if name in known_time_zones():
+        return zoneinfo.ZoneInfo(name)
+    return timezone.get_current_timezone()
 
 
 def team_creators(team: Team) -> list[tuple[int, str]]:
@@ -186,6 +206,11 @@ def download_url() -> str:
 @require_http_methods(["GET", "HEAD"])
 def gallery(request: HttpRequest) -> HttpResponse:
     """The current team's videos; with htmx, just the next tiles and the next sentinel."""
+    with timezone.override(viewer_time_zone(request)):
+        return _gallery(request)
+
+
+def _gallery(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     form = GalleryFilterForm(request.GET or None, creators=team_creators(team))
     filters = form.filters() if form.is_bound else {"status": "ready", "order": "newest"}

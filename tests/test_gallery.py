@@ -228,8 +228,8 @@ def test_creator_filter_offers_only_team_members(make, owner_client, outsider):
     assert "Creator:" in response.content.decode()
 
 
-def test_date_filter_is_inclusive_in_the_viewers_time_zone(make, owner_client, settings):
-    settings.TIME_ZONE = "Asia/Ho_Chi_Minh"  # UTC+7
+def test_date_filter_is_inclusive_in_the_viewers_time_zone(make, owner_client):
+    owner_client.cookies["tz"] = "Asia/Ho_Chi_Minh"  # UTC+7, as the browser said
     # 20 Nov 17:30 UTC is already 21 Nov 00:30 in Hanoi.
     late = make(1, start=datetime(2026, 11, 20, 17, 30, tzinfo=UTC))[0]
     early = make(1, start=datetime(2026, 11, 20, 16, 30, tzinfo=UTC))[0]
@@ -238,6 +238,19 @@ def test_date_filter_is_inclusive_in_the_viewers_time_zone(make, owner_client, s
     assert shown(owner_client, **{"from": "2026-11-20", "to": "2026-11-20"}) == {str(early.pk)}
     assert shown(owner_client, **{"to": "2026-11-19"}) == {str(before.pk)}
     assert shown(owner_client, **{"from": "2026-11-19"}) == as_ids([late, early])
+
+
+def test_day_headings_follow_the_viewers_time_zone(make, owner_client, settings):
+    make(1, start=datetime(2026, 11, 20, 17, 30, tzinfo=UTC))
+    days = DAY.findall(owner_client.get(reverse("gallery"), **EN).content.decode())
+    assert days == ["2026-11-20"]  # the site's time zone (UTC)
+    owner_client.cookies["tz"] = "Asia/Ho_Chi_Minh"
+    days = DAY.findall(owner_client.get(reverse("gallery"), **EN).content.decode())
+    assert days == ["2026-11-21"]
+    owner_client.cookies["tz"] = "Not/AZone"  # ignored
+    settings.TIME_ZONE = "America/New_York"
+    days = DAY.findall(owner_client.get(reverse("gallery"), **EN).content.decode())
+    assert days == ["2026-11-20"]
 
 
 def test_favourites_are_the_viewers_own(make, owner, member, owner_client, team):

@@ -39,46 +39,52 @@ SMALL_POSTER_WIDTH = 480
 PREVIEW_SECONDS = 2.5
 PREVIEW_LONG_SIDE = 360
 
-SUBJECTS = [
-    "Một con mèo cam",
-    "Chiếc thuyền giấy",
-    "Cô bé đội nón lá",
-    "Đàn cò trắng",
-    "A red kite",
-    "An old lighthouse",
-    "A paper boat",
-    "A street food vendor",
-    "Con rồng bằng đèn lồng",
-    "A golden retriever",
-]
-ACTIONS = [
-    "bay chậm qua",
-    "trôi trên",
-    "nhảy múa giữa",
-    "đứng lặng bên",
-    "drifting across",
-    "spinning slowly above",
-    "running through",
-    "glowing beside",
-]
-PLACES = [
-    "ruộng lúa lúc bình minh",
-    "phố cổ Hội An dưới mưa",
-    "vịnh Hạ Long sương mù",
-    "chợ nổi Cái Răng",
-    "a neon-lit alley at night",
-    "a snowy mountain pass",
-    "a calm lake at sunset",
-    "the rooftops of an old city",
-]
-STYLES = [
-    "máy quay lia chậm",
-    "ánh nắng vàng xuyên qua lá cây",
-    "cinematic, shallow depth of field",
-    "handheld camera, soft morning light",
-    "drone shot, wide angle",
-    "",
-]
+# Prompt parts by language: subject, action, place, style (a style may be empty).
+PROMPT_PARTS = {
+    "vi": (
+        [
+            "Một con mèo cam",
+            "Chiếc thuyền giấy",
+            "Cô bé đội nón lá",
+            "Đàn cò trắng",
+            "Con rồng bằng đèn lồng",
+            "Ông lão bán kem",
+        ],
+        ["bay chậm qua", "trôi trên", "nhảy múa giữa", "đứng lặng bên", "chạy dọc theo"],
+        [
+            "ruộng lúa lúc bình minh",
+            "phố cổ Hội An dưới mưa",
+            "vịnh Hạ Long sương mù",
+            "chợ nổi Cái Răng",
+            "hàng rào gỗ lúc hoàng hôn",
+        ],
+        ["máy quay lia chậm", "ánh nắng vàng xuyên qua lá cây", "góc quay từ trên cao", ""],
+    ),
+    "en": (
+        [
+            "A red kite",
+            "An old lighthouse",
+            "A paper boat",
+            "A street food vendor",
+            "A golden retriever",
+            "A hot air balloon",
+        ],
+        ["drifting across", "spinning slowly above", "running through", "glowing beside"],
+        [
+            "a neon-lit alley at night",
+            "a snowy mountain pass",
+            "a calm lake at sunset",
+            "the rooftops of an old city",
+            "rice fields at dawn",
+        ],
+        [
+            "cinematic, shallow depth of field",
+            "handheld camera, soft morning light",
+            "drone shot",
+            "",
+        ],
+    ),
+}
 # Rivya's price per clip, by (duration, sound).
 CREDITS = {(5, False): 35, (5, True): 50, (10, False): 70, (10, True): 100}
 
@@ -203,9 +209,10 @@ def _row(
 
 
 def prompt(rng: random.Random) -> str:
-    parts = [rng.choice(SUBJECTS), rng.choice(ACTIONS), rng.choice(PLACES)]
-    style = rng.choice(STYLES)
-    return " ".join(parts) + (f", {style}" if style else "")
+    subjects, actions, places, styles = PROMPT_PARTS[rng.choice(("vi", "vi", "en"))]
+    style = rng.choice(styles)
+    text = f"{rng.choice(subjects)} {rng.choice(actions)} {rng.choice(places)}"
+    return f"{text}, {style}" if style else text
 
 
 def placeholder(rng: random.Random) -> str:
