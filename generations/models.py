@@ -774,12 +774,16 @@ class Generation(models.Model):
     # --- Copying the result ------------------------------------------------------------------
 
     def copied(self, copied: Any, owner: str) -> bool:
-        """Our copy is stored: the video is ready. False when another copy won."""
+        """Our copy is stored: the video is ready, with whatever gallery media could be
+        made from it. False when another copy won."""
         return self.finish(
             Status.READY,
             owner=owner,
             video=copied.video,
             poster=copied.poster,
+            poster_small=copied.media.poster_small,
+            preview=copied.media.preview,
+            placeholder=copied.media.placeholder,
             provenance=copied.provenance,
             video_sha256=copied.sha256,
             video_size=copied.size,
@@ -789,6 +793,23 @@ class Generation(models.Model):
             error_code="",
             error_message="",
         )
+
+    def gallery_media_made(self, *, video: str, **media: str) -> bool:
+        """Record gallery media made after the copy (``manage.py make_previews``): only
+        while the row is still ready, not deleted, holds the same ``video`` and still lacks
+        each of ``media``. False when it changed meanwhile; the caller then deletes what it
+        made. Not a visible change: cards look the same."""
+        rows = Generation.objects.filter(
+            pk=self.pk,
+            status=Status.READY,
+            deleted_at__isnull=True,
+            video=video,
+            **dict.fromkeys(media, ""),
+        )
+        changed = rows.update(**media)
+        if changed:
+            self.refresh_from_db(fields=list(media))
+        return bool(changed)
 
     def copy_failed(self, error: Any, owner: str) -> datetime | None:
         """A copy attempt failed: try again while the links may work, else wait for staff

@@ -4,7 +4,10 @@ The download streams into a temporary file on the worker's disk (never the web s
 while its SHA-256 and size are computed, under a size cap, an overall deadline and with an
 MP4 check on the first bytes. The complete local copy is probed with PyAV (real duration
 and dimensions, a poster frame) and then handed to the default storage, which copies it in
-chunks (S3: multipart). Nothing ever holds the whole video in memory.
+chunks (S3: multipart). Nothing ever holds the whole video in memory. The gallery's media
+(a small poster, a placeholder colour, a preview clip: see :mod:`generations.previews`) are
+made from the same local copy; when they cannot be, the video is saved without them and
+``manage.py make_previews`` can make them later from the stored video.
 
 Which URLs are followed:
 
@@ -20,23 +23,24 @@ The connection goes to the address that was checked, never to a second lookup of
 original ``Host`` header and, over https, the original name as SNI and for certificate
 verification. Each redirect is checked and pinned again.
 
-Every copy writes its own keys (``video-<copy_id>.mp4``, ``poster-…``, ``provenance-…``),
-never an object it did not write itself: of two copies of one generation that race, the
-caller keeps one and calls :func:`discard` on the other.
+Every copy writes its own keys (``video-<copy_id>.mp4``, ``poster-…``, ``poster-small-…``,
+``preview-…``, ``provenance-…``), never an object it did not write itself: of two copies of
+one generation that race, the caller keeps one and calls :func:`discard` on the other.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import json
 import logging
 import re
+import shutil
 import socket
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -54,6 +58,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.utils import timezone
 
+from generations import previews
 from generations.models import Generation, generation_key
 
 # ``resolve`` is looked up here at call time, so tests can replace ``videos.resolve``.
@@ -67,8 +72,6 @@ DEFAULT_MIN_RATE = 1024 * 1024  # bytes per second
 MIN_DEADLINE = 60.0  # seconds: a small cap must not make a slow start fatal
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
-POSTER_AT = 0.5  # seconds into the video
-POSTER_QUALITY = 85
 COPY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Compressed bodies are refused, so a small answer cannot inflate into a huge one in memory.
 REQUEST_HEADERS = {"Accept-Encoding": "identity"}
@@ -122,6 +125,25 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class GalleryMedia:
+    """Storage keys of a small poster and a preview clip, and a placeholder colour; each
+    empty when it could not be made."""
+
+    poster_small: str = ""
+    preview: str = ""
+    placeholder: str = ""
+
+    def fields(self) -> dict[str, str]:
+        """The row's fields this sets: only those that were made."""
+        made = {
+            "poster_small": self.poster_small,
+            "preview": self.preview,
+            "placeholder": self.placeholder,
+        }
+        return {name: value for name, value in made.items() if value}
+
+
+@dataclass(frozen=True)
 class Copied:
     """Storage keys and facts of one stored copy of a video."""
 
@@ -133,6 +155,12 @@ class Copied:
     duration: float | None
     width: int
     height: int
+    media: GalleryMedia = GalleryMedia()
+
+    def keys(self) -> list[str]:
+        """Every object this copy wrote."""
+        extra = [self.media.poster_small, self.media.preview]
+        return [self.video, self.poster, self.provenance, *(key for key in extra if key)]
 
 
 def max_video_bytes() -> int:
@@ -528,7 +556,8 @@ def probe(path: Path) -> Probe:
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
             duration = _duration(container, stream)
-            poster = _poster(container, stream, duration)
+            frame = previews.poster_frame(container, stream, duration)
+            poster = previews.jpeg(frame.to_image()) if frame is not None else None
     except (av.FFmpegError, IndexError, ValueError) as exc:
         raise CopyError("video_unreadable", f"The video cannot be read: {exc}") from exc
     if not width or not height or poster is None:
@@ -542,22 +571,6 @@ def _duration(container: Any, stream: Any) -> float | None:
     if container.duration is not None:
         return float(container.duration / av.time_base)
     return None
-
-
-def _poster(container: Any, stream: Any, duration: float | None) -> bytes | None:
-    at = POSTER_AT if duration is None or duration > POSTER_AT else 0.0
-    frame = None
-    if at and stream.time_base is not None:
-        container.seek(int(at / stream.time_base), stream=stream)
-    for decoded in container.decode(stream):
-        frame = decoded
-        if decoded.time is None or decoded.time >= at:
-            break
-    if frame is None:
-        return None
-    buffer = io.BytesIO()
-    frame.to_image().save(buffer, format="JPEG", quality=POSTER_QUALITY)
-    return buffer.getvalue()
 
 
 # --- Storage -----------------------------------------------------------------------------
@@ -641,11 +654,13 @@ def copy_result(
     storage: Storage | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> Copied:
-    """Download ``url`` and store video, poster and provenance under keys of this copy.
+    """Download ``url`` and store video, poster, gallery media and provenance under keys of
+    this copy.
 
     ``copy_id`` (letters, digits, ``-`` and ``_``) must be unique to this call, e.g. a
     random hex string. On any failure the objects this call wrote are deleted before the
-    error propagates; objects of other copies are never touched.
+    error propagates; objects of other copies are never touched. Gallery media that cannot
+    be made are left out (and logged): they never make the copy fail.
     """
     if not COPY_ID.fullmatch(copy_id):
         raise ValueError(f"copy_id must match {COPY_ID.pattern}, not {copy_id!r}")
@@ -663,6 +678,11 @@ def copy_result(
                 generation_key(generation, f"video-{copy_id}.mp4"),
                 File(local),
                 written,
+            )
+            media = GalleryMedia(
+                poster_small=_small_poster(storage, generation, copy_id, facts.poster, written),
+                preview=_preview(storage, generation, copy_id, path, facts.duration, written),
+                placeholder=_placeholder(generation, facts.poster),
             )
         poster_key = _save(
             storage,
@@ -693,11 +713,138 @@ def copy_result(
         duration=facts.duration,
         width=facts.width,
         height=facts.height,
+        media=media,
     )
 
 
 def discard(copied: Copied, *, storage: Storage | None = None) -> None:
     """Delete exactly the objects of ``copied`` (a copy that lost the race)."""
-    failed = _delete(storage or default_storage, [copied.video, copied.poster, copied.provenance])
+    failed = _delete(storage or default_storage, copied.keys())
     if failed is not None:
         raise _storage_failed(failed) from failed
+
+
+# --- Gallery media -----------------------------------------------------------------------
+#
+# Each is made and stored on its own; one that fails is logged and left empty, never
+# failing what it is made for. Objects stored are added to ``written``; a part stored by a
+# failing write is removed at once.
+
+
+def _placeholder(generation: Generation, poster: bytes) -> str:
+    try:
+        return previews.placeholder(poster)
+    except Exception as exc:
+        logger.warning("generation %s: no placeholder colour: %r", generation.pk, exc)
+        return ""
+
+
+def _small_poster(
+    storage: Storage, generation: Generation, token: str, poster: bytes, written: list[str]
+) -> str:
+    key = generation_key(generation, f"poster-small-{token}.jpg")
+    try:
+        return _store_made(storage, key, lambda: previews.small_poster(poster), written)
+    except Exception as exc:
+        logger.warning("generation %s: no small poster: %r", generation.pk, exc)
+        return ""
+
+
+def _preview(
+    storage: Storage,
+    generation: Generation,
+    token: str,
+    video: Path,
+    duration: float | None,
+    written: list[str],
+) -> str:
+    key = generation_key(generation, f"preview-{token}.mp4")
+    try:
+        return _store_made(
+            storage, key, lambda: previews.make_preview(video, duration=duration), written
+        )
+    except Exception as exc:
+        logger.warning("generation %s: no preview clip: %r", generation.pk, exc)
+        return ""
+
+
+def _store_made(storage: Storage, key: str, make: Callable[[], bytes], written: list[str]) -> str:
+    """Store what ``make()`` returns at ``key``; if that fails, remove any part stored."""
+    mine: list[str] = []
+    try:
+        saved = _save(storage, key, ContentFile(make()), mine)
+    except BaseException:
+        _delete(storage, mine)
+        raise
+    written.extend(mine)
+    return saved
+
+
+def fill_gallery_media(generation: Generation, *, storage: Storage | None = None) -> str:
+    """Make the gallery media a ready video lacks, from its stored video and poster, under
+    keys of a new token (``manage.py make_previews``, for videos saved before these
+    existed).
+
+    Returns ``"made"`` (the row has what could be made), ``"failed"`` (nothing could be
+    made; logged) or ``"changed"`` (the row changed meanwhile, e.g. another run filled it
+    or it was deleted: what this call stored is deleted again).
+    """
+    storage = storage or default_storage
+    written: list[str] = []
+    try:
+        fields = _fill(storage, generation, uuid.uuid4().hex[:12], written).fields()
+        if fields and generation.gallery_media_made(video=generation.video.name or "", **fields):
+            return "made"
+    except BaseException:
+        _delete(storage, written)
+        raise
+    _delete(storage, written)
+    return "changed" if fields else "failed"
+
+
+def _fill(storage: Storage, generation: Generation, token: str, written: list[str]) -> GalleryMedia:
+    small = colour = clip = ""
+    if not generation.poster_small or not generation.placeholder:
+        poster = _read_stored(storage, generation, generation.poster.name or "")
+        if poster is not None and not generation.poster_small:
+            small = _small_poster(storage, generation, token, poster, written)
+        if poster is not None and not generation.placeholder:
+            colour = _placeholder(generation, poster)
+    if not generation.preview:
+        with tempfile.NamedTemporaryFile(prefix="rivya-", suffix=".mp4") as local:
+            if _copy_stored(storage, generation, generation.video.name or "", local):
+                clip = _preview(
+                    storage, generation, token, Path(local.name), generation.video_duration, written
+                )
+    return GalleryMedia(poster_small=small, preview=clip, placeholder=colour)
+
+
+def _read_stored(storage: Storage, generation: Generation, name: str) -> bytes | None:
+    """A small stored object's bytes (a poster), or None (logged) when it cannot be read."""
+    try:
+        with storage.open(name, "rb") as source:
+            data: bytes = source.read()
+    except Exception as exc:
+        logger.warning("generation %s: cannot read its poster: %r", generation.pk, exc)
+        return None
+    return data
+
+
+def _copy_stored(storage: Storage, generation: Generation, name: str, target: IO[bytes]) -> bool:
+    """Copy a stored video into ``target`` in chunks; False (logged) when it cannot be read.
+
+    An S3 object is downloaded straight into ``target``: reading it through the storage's
+    file would first hold all of it in memory.
+    """
+    try:
+        with storage.open(name, "rb") as source:
+            s3_object = getattr(source, "obj", None)  # django-storages' S3File
+            if s3_object is not None:
+                s3_object.download_fileobj(target)
+            else:
+                shutil.copyfileobj(source, target, 1024 * 1024)
+        target.flush()
+    except Exception as exc:
+        logger.warning("generation %s: cannot read its stored video: %r", generation.pk, exc)
+        return False
+    return True

@@ -123,9 +123,12 @@ def test_mirroring_into_s3_stores_everything_and_plays_from_a_presigned_url(
         prefix + "reference.png",
         generation.video.name,
         generation.poster.name,
+        generation.poster_small.name,
+        generation.preview.name,
         generation.provenance,
     }
     assert generation.video.name.startswith(prefix + "video-")
+    assert generation.preview.name.startswith(prefix + "preview-")
     url = default_storage.url(generation.video.name)
     with httpx.stream("GET", url) as response:
         assert response.status_code == 200
