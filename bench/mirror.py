@@ -15,6 +15,11 @@ The server is ``http.server`` in a thread of the same process, as asked of a loc
 stand-in, so it shares the interpreter with the client on both sides of the ratio.
 Peak Python memory is measured in a separate pass under ``tracemalloc`` (which slows
 allocation down, so that pass is not timed).
+
+A second table prices what a copy does with a real video after the download: the PyAV probe
+(duration, size, poster frame) as the baseline, and the gallery media made from the same
+local file (small poster, placeholder colour, preview clip), on 5-second sandbox renders of
+each aspect ratio.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import httpx
 from django.conf import settings
 
 from bench import measure, pct, table, times
-from generations import videos
+from generations import previews, videos
 
 SIZE = 64 * 1024 * 1024
 MOOV = 1024
@@ -75,6 +80,58 @@ def run(*, repeat: int, tmp: Path) -> None:
     ]
     header = ["copy", "MiB/s", "per file", "spread", "× plain copy", "peak Python memory"]
     print(table(header, rows, left=1), flush=True)
+    gallery_media(repeat=repeat, tmp=tmp)
+
+
+def gallery_media(*, repeat: int, tmp: Path) -> None:
+    """What the gallery media add per video, against the probe every copy already does."""
+    from sandbox.render import render_video
+
+    print("\ngallery media per video: 5 s sandbox renders, 24 fps, median of rounds")
+    rows = []
+    for ratio in ("16:9", "9:16", "1:1"):
+        path = tmp / f"render-{ratio.replace(':', 'x')}.mp4"
+        render_video(
+            path, prompt="A paper boat on a river", duration=5, aspect_ratio=ratio, sound=True
+        )
+        facts = videos.probe(path)
+        cases = {
+            "probe": lambda path=path: videos.probe(path),
+            "gallery media": lambda path=path, facts=facts: make_media(path, facts),
+        }
+        results = measure(cases, repeat=repeat, block=0.0)
+        preview = previews.make_preview(path, duration=facts.duration)
+        small = previews.small_poster(facts.poster)
+        probe, media = results["probe"], results["gallery media"]
+        rows.append(
+            [
+                f"{ratio} {facts.width}×{facts.height}",
+                f"{path.stat().st_size / 1024:,.0f} KiB",
+                f"{probe.median * 1000:.0f} ms",
+                f"{media.median * 1000:.0f} ms",
+                pct(media.spread),
+                times(media.ratio(probe)),
+                f"{len(preview) / 1024:.1f} KiB",
+                f"{len(small) / 1024:.1f} KiB",
+            ]
+        )
+    header = [
+        "video",
+        "size",
+        "probe",
+        "gallery media",
+        "spread",
+        "× probe",
+        "preview",
+        "small poster",
+    ]
+    print(table(header, rows, left=1), flush=True)
+
+
+def make_media(path: Path, facts: videos.Probe) -> None:
+    previews.small_poster(facts.poster)
+    previews.placeholder(facts.poster)
+    previews.make_preview(path, duration=facts.duration)
 
 
 def make_payload(path: Path) -> None:
