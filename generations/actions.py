@@ -1,16 +1,25 @@
 """Writes that touch several things at once, shared by views (and later by tasks)."""
 
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from generations import tasks
 from generations.forms import REFERENCE_MAX_BYTES, ReferenceImage, decode_reference
-from generations.models import ENQUEUED, REDRIVE_GRACE, Generation
+from generations.models import (
+    ENQUEUED,
+    REDRIVE_GRACE,
+    Favourite,
+    Generation,
+    ShareLink,
+    generation_key,
+)
 from teams.models import Team
 
 logger = logging.getLogger(__name__)
@@ -113,18 +122,26 @@ def _duplicate_of(
     return recent.order_by("-created_at").first()
 
 
+def stored_reference(generation: Generation) -> ReferenceImage | None:
+    """The reference image ``generation`` was made from, read back from storage.
+
+    Kept as stored: a retry's or a remix's picture has the original's bytes and SHA-256.
+    Raises ``ValidationError``, ``ValueError`` or ``OSError`` when it can no longer be used.
+    """
+    if not generation.reference_image:
+        return None
+    storage = generation.reference_image.storage
+    name = generation.reference_image.name or ""
+    if storage.size(name) > REFERENCE_MAX_BYTES:
+        raise ValueError("the stored reference image is larger than allowed")
+    with storage.open(name, "rb") as file:
+        content = file.read(REFERENCE_MAX_BYTES + 1)
+    return decode_reference(content, generation.reference_name, stored=True)
+
+
 def retry_generation(generation: Generation, user: Any) -> tuple[Generation, bool]:
     """A new generation from the inputs of ``generation``, reference image included."""
-    reference = None
-    if generation.reference_image:
-        storage = generation.reference_image.storage
-        name = generation.reference_image.name or ""
-        if storage.size(name) > REFERENCE_MAX_BYTES:
-            raise ValueError("the stored reference image is larger than allowed")
-        with storage.open(name, "rb") as file:
-            content = file.read(REFERENCE_MAX_BYTES + 1)
-        # Kept as stored: the retry's picture has the original's bytes and SHA-256.
-        reference = decode_reference(content, generation.reference_name, stored=True)
+    reference = stored_reference(generation)
     data = {
         "prompt": generation.prompt,
         "duration": generation.duration,
@@ -134,3 +151,49 @@ def retry_generation(generation: Generation, user: Any) -> tuple[Generation, boo
     return create_generation(
         team=generation.team, user=user, data=data, reference=reference, retry_of=generation
     )
+
+
+# File fields cleared once a deleted video's files are gone.
+PURGED_FIELDS = {
+    "video": "",
+    "poster": "",
+    "poster_small": "",
+    "preview": "",
+    "provenance": "",
+    "reference_image": "",
+}
+
+
+def purge_deleted(*, now: Any = None) -> int:
+    """Remove the stored files of videos deleted more than ``DELETE_GRACE`` ago.
+
+    The row stays, its file fields emptied: the credit ledger refers to it, and money
+    records are evidence. Its share links and favourites go with the files. Returns how
+    many videos were purged; safe to run from several processes at once.
+    """
+    cutoff = (now or timezone.now()) - settings.DELETE_GRACE
+    has_files = ~models.Q(**dict.fromkeys(PURGED_FIELDS, ""))
+    due = Generation.objects.filter(deleted_at__lt=cutoff).filter(has_files)
+    purged = 0
+    for generation in due.iterator():
+        _delete_files(generation)
+        with transaction.atomic():
+            ShareLink.objects.filter(generation=generation).delete()
+            Favourite.objects.filter(generation=generation).delete()
+            purged += Generation.objects.filter(pk=generation.pk, deleted_at__lt=cutoff).update(
+                **PURGED_FIELDS
+            )
+    if purged:
+        logger.info("purged the stored files of %d deleted video(s)", purged)
+    return purged
+
+
+def _delete_files(generation: Generation) -> None:
+    """Every key the row names, and anything else left in its folder (older copies)."""
+    storage = generation.video.storage
+    keys = set(generation.stored_files())
+    folder = generation_key(generation, "").rstrip("/")
+    with contextlib.suppress(FileNotFoundError):  # no folder: nothing else to find
+        keys.update(f"{folder}/{name}" for name in storage.listdir(folder)[1])
+    for key in sorted(keys):
+        storage.delete(key)

@@ -390,9 +390,11 @@ class GenerationForm(forms.Form):
 
     @property
     def kept_reference_token(self) -> str:
-        """The token of the image this form carries, if any (after an error)."""
+        """The token of the image this form carries, if any (after an error, or staged
+        from the video being remixed)."""
         if not self.is_bound:
-            return ""
+            token = self.initial.get("reference_token") or ""
+            return str(token) if staged_reference_info(token, self.user) is not None else ""
         token = self.data.get(self.add_prefix("reference_token")) or ""
         if self.data.get(self.add_prefix("reference_clear")):
             return ""
@@ -516,3 +518,27 @@ class GalleryFilterForm(forms.Form):
         cleaned["status"] = cleaned.get("status") or "ready"
         cleaned["order"] = cleaned.get("order") or "newest"
         return cleaned
+
+
+class ShareLinkForm(forms.Form):
+    """A public link to one video: how long it lives and whether it shows the prompt."""
+
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires after"),
+        choices=[(1, _("1 day")), (7, _("7 days")), (30, _("30 days"))],
+        coerce=int,
+        initial=7,
+        error_messages={
+            "required": _("Choose how long the link works."),
+            "invalid_choice": _("Choose 1, 7 or 30 days."),
+        },
+    )
+    show_prompt = forms.BooleanField(label=_("Show the prompt"), required=False)
+
+    def clean_show_prompt(self) -> bool:
+        # A checkbox sends "on" or nothing; anything else did not come from this form.
+        if self.data.get(self.add_prefix("show_prompt")) not in SOUND_VALUES:
+            raise ValidationError(
+                _("Choose whether the page shows the prompt."), code="invalid_show_prompt"
+            )
+        return bool(self.cleaned_data.get("show_prompt"))

@@ -18,9 +18,10 @@ from django.db.models import F
 from django.db.models.functions import Greatest, Now
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from teams.models import Team
+from teams.models import Team, hash_token, new_token
 
 
 class Status(models.TextChoices):
@@ -154,6 +155,8 @@ class AspectRatio(models.TextChoices):
 
 
 DURATIONS = (5, 10)
+# Characters of the prompt in a download's file name.
+DOWNLOAD_SLUG_LENGTH = 60
 
 
 # --- Timing of the lifecycle (each constant lives here only) --------------------------------
@@ -901,6 +904,54 @@ class Generation(models.Model):
         end = self.finished_at or timezone.now()
         return end - self.created_at
 
+    # --- Deleting ------------------------------------------------------------------------------
+
+    @property
+    def can_delete(self) -> bool:
+        """Only a finished video may be deleted: one Rivya may still make (or that waits for
+        staff) is never lost from sight while it may cost money."""
+        return self.status in TERMINAL and self.deleted_at is None
+
+    def soft_delete(self, user: Any) -> bool:
+        """Hide the video everywhere at once; False when it is not (or no longer) finished
+        or was deleted already. The files stay until the housekeeping's grace period."""
+        changed = Generation.objects.filter(
+            pk=self.pk, status__in=TERMINAL, deleted_at__isnull=True
+        ).update(deleted_at=timezone.now(), deleted_by=user)
+        if changed:
+            self.refresh_from_db(fields=["deleted_at", "deleted_by"])
+        return bool(changed)
+
+    def restore(self, window: timedelta) -> bool:
+        """Undo a deletion made less than ``window`` ago; False when too late."""
+        changed = Generation.objects.filter(
+            pk=self.pk, deleted_at__gte=timezone.now() - window
+        ).update(deleted_at=None, deleted_by=None)
+        if changed:
+            self.refresh_from_db(fields=["deleted_at", "deleted_by"])
+        return bool(changed)
+
+    def download_names(self, extension: str) -> tuple[str, str]:
+        """File names for a download, from the date and the prompt: an ASCII one for every
+        client and a Unicode one (Vietnamese kept) for those that read RFC 5987 names,
+        e.g. ``2026-11-29-con-meo-nhay-mua.mp4`` and ``2026-11-29-con-mèo-nhảy-múa.mp4``."""
+        day = timezone.localtime(self.created_at).date().isoformat()
+        # "đ" has no decomposition, so slugify would drop it rather than write "d".
+        plain = self.prompt.replace("đ", "d").replace("Đ", "D")
+        ascii_slug = slugify(plain)[:DOWNLOAD_SLUG_LENGTH].strip("-") or "video"
+        unicode_slug = (
+            slugify(self.prompt, allow_unicode=True)[:DOWNLOAD_SLUG_LENGTH].strip("-") or "video"
+        )
+        return f"{day}-{ascii_slug}.{extension}", f"{day}-{unicode_slug}.{extension}"
+
+    def stored_files(self) -> list[str]:
+        """The storage keys this row names (whatever of them exists)."""
+        files = [self.video, self.poster, self.poster_small, self.preview, self.reference_image]
+        keys = [f.name for f in files if f and f.name]
+        if self.provenance:
+            keys.append(self.provenance)
+        return keys
+
 
 class CreditEntry(models.Model):
     """One change of a generation's credits; append-only evidence for audits."""
@@ -1000,6 +1051,24 @@ class Favourite(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ♥ {self.generation_id}"
 
+    @classmethod
+    def marked(cls, user: Any, generation: Generation) -> bool:
+        return cls.objects.filter(user=user, generation=generation).exists()
+
+    @classmethod
+    def set(cls, user: Any, generation: Generation, on: bool) -> None:
+        """Mark or unmark; asking twice for the same state changes nothing."""
+        if on:
+            # get_or_create survives the race of two requests (the unique constraint).
+            cls.objects.get_or_create(user=user, generation=generation)
+        else:
+            cls.objects.filter(user=user, generation=generation).delete()
+
+
+class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
+    def active(self, now: datetime | None = None) -> "ShareLinkQuerySet":
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
 
 class ShareLink(models.Model):
     """A public, expiring, revocable link to one video. Only the token's hash is stored."""
@@ -1014,6 +1083,8 @@ class ShareLink(models.Model):
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = ShareLinkQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("share link")
         verbose_name_plural = _("share links")
@@ -1021,6 +1092,44 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.generation_id} until {self.expires_at:%Y-%m-%d}"
+
+    @classmethod
+    def make(
+        cls, *, generation: Generation, by: Any, days: int, show_prompt: bool
+    ) -> tuple["ShareLink", str]:
+        """A new link and its token, which is shown once and never stored."""
+        token, token_hash = new_token()
+        link = cls.objects.create(
+            generation=generation,
+            created_by=by,
+            token_hash=token_hash,
+            show_prompt=show_prompt,
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        return link, token
+
+    @classmethod
+    def find(cls, token: str) -> "ShareLink | None":
+        """The active link of ``token`` to a ready, not deleted video, else None.
+
+        Looked up by the token's hash: the same work for any string, valid or not.
+        """
+        return (
+            cls.objects.active()
+            .filter(
+                token_hash=hash_token(token),
+                generation__status=Status.READY,
+                generation__deleted_at__isnull=True,
+            )
+            .select_related("generation")
+            .first()
+        )
+
+    def revoke(self) -> bool:
+        changed = ShareLink.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        return bool(changed)
 
     @property
     def is_active(self) -> bool:

@@ -7,6 +7,7 @@ pages show comes from our database and our storage.
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,6 +36,7 @@ from generations.forms import (
     REFERENCE_MAX_BYTES,
     GenerationForm,
     delete_staged_reference,
+    stage_reference,
     staged_reference_info,
 )
 from generations.models import IN_FLIGHT, Generation
@@ -66,7 +68,8 @@ def team_version(team: Team) -> int:
 
 
 def recent_cards(team: Team) -> list[Generation]:
-    return list(Generation.objects.filter(team=team).order_by("-created_at")[:RECENT_CARDS])
+    visible = Generation.objects.filter(team=team, deleted_at__isnull=True)
+    return list(visible.order_by("-created_at")[:RECENT_CARDS])
 
 
 def in_flight_ids(generations: list[Generation]) -> list[str]:
@@ -117,7 +120,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
             return _create(request, team, form)
         form.keep_reference()
     else:
-        form = GenerationForm(user=request.user)
+        form = GenerationForm(user=request.user, initial=_remix_initial(request))
     if request.htmx and request.method == "POST":
         return render(request, "generations/home.html#generation-form", _form_context(form, team))
     version = team_version(team)
@@ -128,6 +131,35 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "poller": poller_context(version, in_flight_ids(cards)),
     }
     return render(request, "generations/home.html", context)
+
+
+def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
+    """``?remix=<id>``: the form filled in with that video's inputs, its reference image
+    staged again from our storage (nothing is uploaded a second time)."""
+    raw = request.GET.get("remix")
+    if not raw:
+        return {}
+    try:
+        original = get_generation_for_user(request, raw)
+    except Http404:
+        messages.error(request, _("This video cannot be remixed: it is not one of your team's."))
+        return {}
+    initial: dict[str, Any] = {
+        "prompt": original.prompt,
+        "duration": original.duration,
+        "sound": original.sound,
+        "aspect_ratio": original.aspect_ratio,
+    }
+    try:
+        reference = actions.stored_reference(original)
+    except (ValidationError, ValueError, OSError):
+        messages.warning(
+            request, _("The reference image of this video can no longer be read; choose it again.")
+        )
+        reference = None
+    if reference is not None:
+        initial["reference_token"] = stage_reference(reference, request.user)
+    return initial
 
 
 def _form_context(form: GenerationForm, team: Team) -> dict[str, Any]:
@@ -192,16 +224,6 @@ def _card_inserted(
     parts.append(render_card(request, generation, insert=True))
     parts.append(render_poller(request, since, in_flight_ids(recent_cards(team))))
     return HttpResponse("".join(parts))
-
-
-@login_required
-@require_GET
-def generation_detail(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
-    generation = get_generation_for_user(request, pk)
-    version = version_of(generation.changed_at)
-    ids = in_flight_ids([generation])
-    context = {"generation": generation, "poller": poller_context(version, ids)}
-    return render(request, "generations/generation_detail.html", context)
 
 
 @login_required
@@ -273,11 +295,28 @@ def _is_s3(storage: Storage) -> bool:
 
 
 def _serve(
-    request: HtmxHttpRequest, file: FieldFile, content_type: str, etag: str | None = None
+    request: HtmxHttpRequest,
+    file: FieldFile,
+    content_type: str,
+    etag: str | None = None,
+    *,
+    attachment: tuple[str, str] | None = None,
 ) -> HttpResponseBase:
     if not file or not file.name:
         raise Http404
-    return _serve_stored(request, file.storage, file.name, content_type, etag)
+    return _serve_stored(
+        request, file.storage, file.name, content_type, etag, attachment=attachment
+    )
+
+
+def attachment_header(names: tuple[str, str]) -> str:
+    """``Content-Disposition`` for a download: the ASCII name for every client, and the
+    Unicode one as RFC 5987 ``filename*`` when it differs."""
+    ascii_name, unicode_name = names
+    value = f'attachment; filename="{ascii_name}"'
+    if unicode_name != ascii_name:
+        value += f"; filename*=UTF-8''{quote(unicode_name, safe='')}"
+    return value
 
 
 def _serve_stored(
@@ -286,10 +325,24 @@ def _serve_stored(
     name: str,
     content_type: str,
     etag: str | None = None,
+    *,
+    attachment: tuple[str, str] | None = None,
 ) -> HttpResponseBase:
-    """A redirect to a short-lived presigned URL on S3; a ranged response for local files."""
+    """A redirect to a short-lived presigned URL on S3; a ranged response for local files.
+
+    ``attachment`` (ASCII and Unicode file names) makes it a download; on S3 the presigned
+    URL carries the header, so the bucket's answer says it.
+    """
+    disposition = attachment_header(attachment) if attachment else None
     if _is_s3(storage):
-        response: HttpResponseBase = HttpResponseRedirect(storage.url(name))
+        parameters = None
+        if disposition:
+            parameters = {
+                "ResponseContentDisposition": disposition,
+                "ResponseContentType": content_type,
+            }
+        url = storage.url(name, parameters=parameters)  # type: ignore[call-arg]
+        response: HttpResponseBase = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response
     try:
@@ -301,14 +354,24 @@ def _serve_stored(
         request, handle, size=size, content_type=content_type, etag=etag
     )
     response["Cache-Control"] = "private, max-age=3600"
+    if disposition:
+        response["Content-Disposition"] = disposition
     return response
 
 
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def generation_video(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponseBase:
+    """The video; ``?download=1`` gives it as a file named after its date and prompt."""
     generation = get_generation_for_user(request, pk)
-    return _serve(request, generation.video, "video/mp4", generation.video_sha256 or None)
+    attachment = generation.download_names("mp4") if request.GET.get("download") else None
+    return _serve(
+        request,
+        generation.video,
+        "video/mp4",
+        generation.video_sha256 or None,
+        attachment=attachment,
+    )
 
 
 @login_required

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -314,6 +315,17 @@ MAILERS: dict[str, dict[str, object]] = {
     )
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rivyaweb <noreply@localhost>")
+
+# --- Deleting videos ------------------------------------------------------------
+# A deleted video can be brought back for UNDO_WINDOW; its stored files are removed by the
+# housekeeping once DELETE_GRACE has passed (the row stays: the credit ledger refers to it).
+_undo_seconds = env_int("DELETE_UNDO_SECONDS", 600)
+UNDO_WINDOW = timedelta(seconds=_undo_seconds)
+DELETE_GRACE = timedelta(days=env_int("DELETE_GRACE_DAYS", 7))
+if _undo_seconds <= 0 or DELETE_GRACE < UNDO_WINDOW:
+    raise ImproperlyConfigured(
+        "DELETE_UNDO_SECONDS must be positive and DELETE_GRACE_DAYS at least as long."
+    )
 
 # --- Security ---------------------------------------------------------------
 # Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,

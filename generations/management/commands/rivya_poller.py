@@ -8,7 +8,8 @@ half-way (its lease would expire anyway, but a clean stop does not wait for it).
 Between rounds, once at start and then every ``--housekeeping-every`` seconds, the loop
 also tidies up: it queues a refresh of Rivya's model catalog (the prices the form shows)
 when it is empty or stale, deletes staged reference images whose form tokens have expired
-(``prune_uploads``) and finished task results older than 14 days
+(``prune_uploads``), the stored files of videos deleted longer ago than ``DELETE_GRACE_DAYS``
+(``purge_deleted``) and finished task results older than 14 days
 (``prune_db_task_results``). All are safe to run from any number of pollers at once.
 """
 
@@ -24,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from generations import catalog, forms, poller
+from generations import actions, catalog, forms, poller
 
 logger = logging.getLogger("rivyaweb.poller")
 
@@ -124,7 +125,8 @@ class Command(BaseCommand):
             close_old_connections()
 
     def housekeeping(self) -> None:
-        """Refresh the catalog if stale, delete expired staged images and old task results.
+        """Refresh the catalog if stale; delete expired staged images, the files of videos
+        deleted past their grace period and old task results.
 
         Errors are logged, not raised: polling must go on whatever happens here.
         """
@@ -134,6 +136,9 @@ class Command(BaseCommand):
             removed = forms.prune_staged_references()
             if removed:
                 logger.info("Housekeeping removed %d expired staged image(s).", removed)
+            purged = actions.purge_deleted()
+            if purged:
+                logger.info("Housekeeping removed the files of %d deleted video(s).", purged)
             call_command(
                 "prune_db_task_results",
                 queue_name="*",
