@@ -303,3 +303,82 @@ def loopback_only(monkeypatch):
 def fast_passwords(settings):
     """A cheap hasher: these tests make users, they do not test hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Roles:
+    """Everyone who may knock on a team's door, each with a logged-in client."""
+
+    NAMES = ("creator", "owner", "admin", "member", "outsider", "anonymous")
+
+    def __init__(self, users: dict, team) -> None:
+        self.users = users
+        self.team = team
+        self.clients: dict[str, Client] = {}
+        for name in self.NAMES:
+            client = Client(headers={"accept-language": "en"})
+            if name in users:
+                client.force_login(users[name])
+            self.clients[name] = client
+
+    def user(self, name: str):
+        return self.users[name]
+
+    def client(self, name: str) -> Client:
+        return self.clients[name]
+
+
+@pytest.fixture
+def roles(team, owner, django_user_model, password, fast_passwords):
+    """The owner's team with a ``creator`` (a plain member who makes the videos under
+    test), an ``admin`` and another ``member``; an ``outsider`` with a team of their own
+    and an ``anonymous`` visitor. Clients ask for English pages."""
+    from teams.models import Membership
+
+    users = {"owner": owner}
+    for name, role in (("creator", "member"), ("admin", "admin"), ("member", "member")):
+        users[name] = django_user_model.objects.create_user(name, f"{name}@example.com", password)
+        Membership.objects.create(team=team, user=users[name], role=role)
+    users["outsider"] = django_user_model.objects.create_user(
+        "stranger", "stranger@example.com", password
+    )
+    ensure_personal_team(users["outsider"])
+    return Roles(users, team)
+
+
+MP4_HEAD = b"\0\0\0\x18ftypmp42"
+
+
+@pytest.fixture
+def add_ready_video(add_generation):
+    """A ready generation with every stored file: video, poster, small poster, preview,
+    reference image and provenance record (small stand-ins, not playable media)."""
+    import json
+
+    from django.core.files.storage import default_storage
+
+    from generations.models import generation_key
+
+    def add(*, video=MP4_HEAD + b"video" * 100, **fields):
+        fields.setdefault("reference", image_bytes("PNG"))
+        fields.setdefault("poster", image_bytes("JPEG"))
+        fields.setdefault("reserved_credits", 70)
+        fields.setdefault("final_credits", 55)
+        generation = add_generation(status=Status.READY, video=video, **fields)
+        generation.poster_small.save(
+            generation_key(generation, "poster-small.jpg"),
+            ContentFile(image_bytes("JPEG", size=(16, 12))),
+            save=False,
+        )
+        generation.preview.save(
+            generation_key(generation, "preview.mp4"), ContentFile(MP4_HEAD), save=False
+        )
+        record = {"generation": str(generation.pk), "prompt": generation.prompt}
+        generation.provenance = default_storage.save(
+            generation_key(generation, "provenance.json"),
+            ContentFile(json.dumps(record, ensure_ascii=False).encode()),
+        )
+        generation.finished_at = timezone.now()
+        generation.save()
+        return generation
+
+    return add
