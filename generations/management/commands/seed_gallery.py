@@ -10,14 +10,12 @@ later run reuses them). Running it again adds N more.
 """
 
 import hashlib
-import io
 import random
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +24,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from PIL import Image
 
-from generations import videos
+from generations import previews, videos
 from generations.models import AspectRatio, Generation, Status
 from teams.access import ensure_personal_team
 from teams.models import Membership, Team
 
 BATCH = 1000
 MAX_COUNT = 1_000_000
-SMALL_POSTER_WIDTH = 480
-PREVIEW_SECONDS = 2.5
-PREVIEW_LONG_SIDE = 360
 
 # Prompt parts by language: subject, action, place, style (a style may be empty).
 PROMPT_PARTS = {
@@ -248,8 +242,8 @@ def _media_for(team: Team, ratio: str, storage: Storage) -> SeedMedia:
         probe = videos.probe(path)
         if not storage.exists(keys["preview.mp4"]):
             _put(storage, keys["poster.jpg"], probe.poster)
-            _put(storage, keys["poster-small.jpg"], small_poster(probe.poster))
-            _put(storage, keys["preview.mp4"], preview_clip(path, Path(tmp) / "preview.mp4"))
+            _put(storage, keys["poster-small.jpg"], previews.small_poster(probe.poster))
+            _put(storage, keys["preview.mp4"], previews.make_preview(path, duration=probe.duration))
         data = path.read_bytes()
     return SeedMedia(
         video=keys["video.mp4"],
@@ -270,36 +264,3 @@ def _put(storage: Storage, key: str, data: bytes) -> None:
     saved = storage.save(key, ContentFile(data))
     if saved != key:
         raise CommandError(f"storage saved {key} as {saved}")
-
-
-def small_poster(poster: bytes) -> bytes:
-    with Image.open(io.BytesIO(poster)) as image:
-        height = round(image.height * SMALL_POSTER_WIDTH / image.width)
-        small = image.convert("RGB").resize((SMALL_POSTER_WIDTH, height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    small.save(buffer, format="JPEG", quality=80)
-    return buffer.getvalue()
-
-
-def preview_clip(source: Path, target: Path) -> bytes:
-    """The first seconds of ``source``, small, muted and at a low bitrate."""
-    import av
-
-    with av.open(str(source)) as container:
-        stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
-        scale = PREVIEW_LONG_SIDE / max(width, height)
-        size = (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
-        with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            encoder: Any = out.add_stream("libx264", rate=24)
-            encoder.width, encoder.height = size
-            encoder.pix_fmt = "yuv420p"
-            encoder.options = {"crf": "32", "preset": "veryfast"}
-            for index, frame in enumerate(container.decode(stream)):
-                if frame.time is not None and frame.time >= PREVIEW_SECONDS:
-                    break
-                small = frame.reformat(width=size[0], height=size[1], format="yuv420p")
-                small.pts, small.time_base = index, Fraction(1, 24)
-                out.mux(encoder.encode(small))
-            out.mux(encoder.encode())
-    return target.read_bytes()
