@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generations import detail, gallery, sharing, views, webhook
+from generations import detail, downloads, gallery, sharing, views, webhook
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,7 @@ urlpatterns = [
         views.generation_reference,
         name="generation_reference",
     ),
+    path("gallery/download", downloads.gallery_download, name="gallery_download"),
     path("uploads/<str:token>/preview", views.reference_preview, name="reference_preview"),
     # The detail page's actions and share links.
     path(

@@ -327,6 +327,14 @@ if _undo_seconds <= 0 or DELETE_GRACE < UNDO_WINDOW:
         "DELETE_UNDO_SECONDS must be positive and DELETE_GRACE_DAYS at least as long."
     )
 
+# --- Gallery ----------------------------------------------------------------
+# Most videos one ZIP download may hold; a larger selection is refused with a message.
+# Django refuses a form of more than 1,000 fields before any view sees it, so the cap stays
+# far enough below that for a selection past it to get the message.
+GALLERY_ZIP_MAX_ITEMS = env_int("GALLERY_ZIP_MAX_ITEMS", 100)
+if not 1 <= GALLERY_ZIP_MAX_ITEMS <= 500:
+    raise ImproperlyConfigured("GALLERY_ZIP_MAX_ITEMS must be a whole number from 1 to 500.")
+
 # --- Security ---------------------------------------------------------------
 # Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,
 # which may be plain http locally.

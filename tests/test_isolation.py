@@ -100,6 +100,7 @@ MATRIX: dict[str, Route] = {
     "s/<str:token>/": Route("public"),
     "s/<str:token>/video": Route("public"),
     "s/<str:token>/poster": Route("public"),
+    "gallery/download": Route("login", ("POST",)),
 }
 OPTIONAL = {"i18n/setlang/"}
 
