@@ -5,6 +5,7 @@ from generations import detail, downloads, gallery, sharing, views, webhook
 urlpatterns = [
     path("", views.home, name="home"),
     path("gallery/", gallery.gallery, name="gallery"),
+    path("gallery/download", downloads.gallery_download, name="gallery_download"),
     path("rivya/webhook", webhook.rivya_webhook, name="rivya_webhook"),
     path("cards/updates", views.card_updates, name="card_updates"),
     path("generations/<uuid:pk>/", detail.generation_detail, name="generation_detail"),
@@ -17,7 +18,6 @@ urlpatterns = [
         views.generation_reference,
         name="generation_reference",
     ),
-    path("gallery/download", downloads.gallery_download, name="gallery_download"),
     path("uploads/<str:token>/preview", views.reference_preview, name="reference_preview"),
     # The detail page's actions and share links.
     path(
