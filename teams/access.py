@@ -95,6 +95,11 @@ def current_team(request: HttpRequest) -> Team:
     return current_membership(request).team
 
 
+def user_memberships(user: Any) -> QuerySet[Membership]:
+    """The user's memberships, each with its team."""
+    return _memberships(user)
+
+
 def user_team_ids(user: Any) -> "QuerySet[Membership, Any]":
     """The ids of the user's teams, as a subquery (never a list held in memory)."""
     return Membership.objects.filter(user=user).values("team_id")

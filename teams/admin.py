@@ -1,6 +1,7 @@
 """Admin: teams, their members and their invitations (tokens are never shown: only hashes exist)."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from teams.models import Invitation, Membership, Team
 
@@ -20,7 +21,7 @@ class InvitationInline(admin.TabularInline[Invitation, Team]):
     fields = ["role", "email", "uses", "max_uses", "expires_at", "revoked_at", "created_by"]
     readonly_fields = ["uses", "created_by"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
         # Made from the team's page, where the link is shown once.
         return False
 

@@ -122,9 +122,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Team %(team)s created. Invite people below.") % {"team": team})
         return redirect(team)
     current = access.current_membership(request)
-    memberships = (
-        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    )
+    memberships = access.user_memberships(request.user).order_by("team__name")
     context = {"form": form, "memberships": memberships, "current": current}
     return render(request, "teams/team_list.html", context, status=400 if form.errors else 200)
 
@@ -151,7 +149,9 @@ def _team_page(
         key=lambda other: (-other.rank, other.user.get_username().casefold()),
     )
     may_invite = access.may(membership, "invite")
+    owners = [other for other in members if other.role == Membership.Role.OWNER]
     context = {
+        "last_owner": owners == [membership],
         "team": team,
         "membership": membership,
         "rows": [(other, membership.may_manage(other)) for other in members],

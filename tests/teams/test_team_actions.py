@@ -281,3 +281,11 @@ def test_a_removed_member_loses_the_team_at_once(crew, owner, member):
 def test_users_left_with_no_team_keep_their_account(crew, owner, member):
     client_for(owner).post(member_url("member_remove", crew, "member"))
     assert get_user_model().objects.filter(pk=member.pk).exists()
+
+
+def test_the_only_owner_is_offered_handing_over_instead_of_leaving(crew, owner, admin):
+    leave = reverse("team_leave", args=[crew.pk])
+    body = client_for(owner).get(reverse("team_detail", args=[crew.pk]), **EN).content.decode()
+    assert leave not in body
+    assert "hand over ownership before leaving" in body
+    assert leave in client_for(admin).get(reverse("team_detail", args=[crew.pk])).content.decode()
