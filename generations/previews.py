@@ -140,10 +140,19 @@ def preview_start(duration: float | None) -> float:
 def make_preview(source: Path, *, duration: float | None) -> bytes:
     """Encode the preview clip from the local video at ``source``; return the MP4's bytes.
 
-    Only the frames of the clip's few seconds are decoded. The MP4 muxer rewrites its
-    own output to put ``moov`` first, so the clip is written to a temporary file.
+    Only the frames of the clip's few seconds are decoded. A clip that ends before the
+    poster's moment (its duration unknown or wrong) is previewed from its start.
     """
-    start = preview_start(duration)
+    for start in dict.fromkeys([preview_start(duration), 0.0]):
+        clip = _clip_from(source, start)
+        if clip is not None:
+            return clip
+    raise PreviewError("the video has no frame to make a preview from")
+
+
+def _clip_from(source: Path, start: float) -> bytes | None:
+    """The clip from ``start`` on, or None if there is no frame there. The MP4 muxer
+    rewrites its own output to put ``moov`` first, so the clip goes to a temporary file."""
     try:
         with (
             av.open(str(source)) as container,
@@ -155,9 +164,7 @@ def make_preview(source: Path, *, duration: float | None) -> bytes:
             clip = Path(out.name).read_bytes()
     except (av.FFmpegError, IndexError, ValueError, OSError) as exc:
         raise PreviewError(f"the preview cannot be made: {exc}") from exc
-    if not written:
-        raise PreviewError("the video has no frame to make a preview from")
-    return clip
+    return clip if written else None
 
 
 def _encode(container: Any, stream: Any, start: float, path: str) -> int:

@@ -174,6 +174,18 @@ def test_a_clip_opening_on_black_gets_a_poster_and_preview_in_colour(tmp_path):
     assert clip["audio"] == 0
 
 
+def test_a_clip_shorter_than_the_posters_moment_still_gets_a_poster_and_preview(tmp_path):
+    path = clip_opening_on_black(tmp_path / "short.mp4", seconds=0.3, black=0.0)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        # Duration unknown: the poster's moment (1 s) lies past the end of the clip.
+        frame = previews.poster_frame(container, stream, None)
+    assert frame is not None and brightness(frame.to_image()) > 80
+
+    clip = clip_facts(previews.make_preview(path, duration=None))
+    assert 1 <= len(clip["frames"]) <= 8 and clip["audio"] == 0
+
+
 def test_a_faster_source_is_previewed_at_thirty_frames_a_second(tmp_path):
     path = tmp_path / "fast.mp4"
     with av.open(str(path), "w", format="mp4") as output:
