@@ -189,10 +189,12 @@ def purge_deleted(*, now: Any = None) -> int:
 
 
 def _delete_files(generation: Generation) -> None:
-    """Every key the row names, and anything else left in its folder (older copies)."""
+    """Every key of the row's folder: the files it names, and any left (older copies)."""
     storage = generation.video.storage
-    keys = set(generation.stored_files())
     folder = generation_key(generation, "").rstrip("/")
+    # Only keys in the row's own folder: a file named elsewhere may be shared by other rows
+    # (seeded demo rows share one video), and a purge never takes another row's media.
+    keys = {key for key in generation.stored_files() if key.startswith(f"{folder}/")}
     with contextlib.suppress(FileNotFoundError):  # no folder: nothing else to find
         keys.update(f"{folder}/{name}" for name in storage.listdir(folder)[1])
     for key in sorted(keys):

@@ -489,6 +489,22 @@ def test_seed_gallery_adds_realistic_ready_videos_sharing_real_media(
     assert sorted(p.name for p in media_root.rglob("*") if p.is_file()) == stored
 
 
+def test_purging_a_deleted_seeded_video_keeps_the_media_the_others_share(
+    owner, team, media_root, settings
+):
+    from django.core.management import call_command
+
+    from generations import actions
+
+    call_command("seed_gallery", user="owner", count=30, seed=3, stdout=io.StringIO())
+    gone = Generation.objects.filter(team=team).first()
+    long_ago = timezone.now() - settings.DELETE_GRACE - timedelta(hours=1)
+    Generation.objects.filter(pk=gone.pk).update(deleted_at=long_ago, deleted_by=owner)
+    assert actions.purge_deleted() == 1
+    for other in Generation.objects.filter(team=team, deleted_at__isnull=True):
+        assert all((media_root / key).is_file() for key in other.stored_files())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

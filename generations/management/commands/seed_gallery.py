@@ -5,8 +5,9 @@ Adds N finished generations to the user's current team in bulk inserts, made by 
 members over the last weeks, with varied prompts (Vietnamese and English), durations,
 aspect ratios, sound and placeholder colours. The media are real but made once: one short
 video per aspect ratio, rendered by the sandbox's renderer, with its poster, small poster
-and preview clip, stored under ``teams/<team>/seed/`` and shared by every seeded row (a
-later run reuses them). Running it again adds N more.
+and preview clip made as a saved video's are (``generations.previews``), stored under
+``teams/<team>/seed/`` and shared by every seeded row (a later run reuses them). Running it
+again adds N more.
 """
 
 import hashlib
