@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,12 +41,6 @@ from generations.models import Generation, Status
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
-# An entry's name keeps this many bytes (UTF-8) of the prompt: with the date, a " (n)"
-# and the extension it stays well under the 255 bytes most file systems allow.
-PROMPT_BYTES = 120
-# What Windows, macOS or a shell would read as a path separator or a wildcard; control,
-# format (right-to-left overrides…), private and unassigned characters go too (``safe_text``).
-UNSAFE = re.compile(r'[/\\:*?"<>|]')
 
 
 class Refused(Exception):
@@ -274,21 +266,10 @@ def _is_s3(storage: Storage) -> bool:
 
 
 def entry_name(generation: Generation) -> str:
-    """``2026-11-29 con mèo nhảy múa``: the day it was made and the start of its prompt."""
-    day = timezone.localdate(generation.created_at).isoformat()
-    prompt = safe_text(generation.prompt)
-    return f"{day} {prompt}" if prompt else f"{day} video"
-
-
-def safe_text(text: str) -> str:
-    """``text`` as a file name part: one line, no separators, wildcards or invisible
-    characters, no leading or trailing dots and spaces, at most ``PROMPT_BYTES`` bytes."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
-    text = " ".join(UNSAFE.sub(" ", text).split())
-    encoded = text.encode()[:PROMPT_BYTES]
-    text = encoded.decode(errors="ignore")  # a character cut in half is dropped
-    return text.strip(" .")
+    """The name a download of this video has on its own (``Generation.download_names``:
+    ``2026-11-29-con-mèo-nhảy-múa``), without the extension. Letters, digits and hyphens
+    only: no separators, dots or invisible characters reach an archive's entry names."""
+    return generation.download_names("mp4")[1].removesuffix(".mp4")
 
 
 class UniqueNames:
