@@ -17,7 +17,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -78,6 +78,13 @@ def _sign_up(
                 invitation.accept(user)
     except ValidationError:
         return invitation_invalid(request)  # used up or revoked while the form was filled
+    except IntegrityError:
+        # The same username taken by a sign-up that finished a moment earlier.
+        form.add_error(
+            "username", form.instance.unique_error_message(type(form.instance), ["username"])
+        )
+        context = {"form": form, "invitation": invitation}
+        return render(request, "registration/signup.html", context)
     login_throttle.give_back(attempt)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if invitation is not None:
@@ -287,7 +294,9 @@ def member_remove(request: HttpRequest, team_id: int, membership_id: int) -> Htt
         other.remove(by=membership)
     except ValidationError as error:
         return _refused(request, membership, error)
-    messages.success(request, _("%(user)s left the team.") % {"user": other.user.get_username()})
+    messages.success(
+        request, _("%(user)s is no longer in the team.") % {"user": other.user.get_username()}
+    )
     return redirect(membership.team)
 
 

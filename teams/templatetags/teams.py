@@ -25,7 +25,10 @@ def team_switcher(context: template.Context) -> dict[str, Any]:
     )
     current = memberships[0] if memberships else access.current_membership(request)
     others = sorted(memberships[1:], key=lambda membership: membership.team.name.casefold())
-    return {"current": current, "others": others, "next": request.get_full_path()}
+    # Back to the same page after switching, when it is one a link can reach again (the page
+    # that answered a form post is not).
+    here = request.get_full_path() if request.method in ("GET", "HEAD") else ""
+    return {"current": current, "others": others, "next": here}
 
 
 @register.simple_tag

@@ -4,8 +4,11 @@ an invitation. Real threads on real connections; the database decides."""
 import threading
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections
+from django.test import Client
+from django.urls import reverse
 
 from teams.models import Invitation, Membership, Team
 from tests.teams.conftest import Role
@@ -67,3 +70,18 @@ def test_one_person_accepting_twice_at_once_joins_once(team, owner, member):
     assert Membership.objects.filter(team=team, user=member).count() == 1
     assert Invitation.objects.get(pk=invitation.pk).uses == 1
     assert [r.code for r in results if isinstance(r, ValidationError)] == ["already_member"]
+
+
+def test_two_sign_ups_of_one_username_at_once_make_one_account(settings):
+    settings.ALLOW_SIGNUP = True
+    data = {
+        "username": "twin",
+        "email": "twin@example.com",
+        "password1": "lantern-over-the-river-42",
+        "password2": "lantern-over-the-river-42",
+    }
+    results = at_once(
+        *[lambda: Client().post(reverse("signup"), data).status_code for _ in range(3)]
+    )
+    assert sorted(results) == [200, 200, 302], results  # never a 500
+    assert get_user_model().objects.filter(username="twin").count() == 1

@@ -96,3 +96,15 @@ def test_the_header_costs_one_query(owner_client, team, second, django_assert_nu
     template = Template("{% load teams %}{% team_switcher %}")
     with django_assert_num_queries(1):
         template.render(Context({"request": request}))
+
+
+def test_a_page_answering_a_post_switches_back_home(owner_client, team, second):
+    response = owner_client.post(
+        reverse("invitation_create", args=[second.pk]),
+        {"role": "member", "expires_in_days": "1", "max_uses": "1"},
+    )
+    body = response.content.decode()
+    assert '<input type="hidden" name="next" value="">' in body
+    assert switch(owner_client, team.pk, "")["Location"] == reverse("home")
+    page = owner_client.get(reverse("team_detail", args=[team.pk])).content.decode()
+    assert f'name="next" value="{reverse("team_detail", args=[team.pk])}"' in page
