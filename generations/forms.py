@@ -481,6 +481,9 @@ class GalleryFilterForm(forms.Form):
         self.fields["to"] = forms.DateField(
             label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
         )
+        self.order_fields(
+            ["q", "status", "creator", "aspect_ratio", "duration", "sound", "from", "to", "order"]
+        )
 
     def clean_favourites(self) -> bool:
         if self.data.get("favourites") not in SOUND_VALUES:

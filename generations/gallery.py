@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -220,6 +220,10 @@ def _gallery(request: HttpRequest) -> HttpResponse:
         try:
             after = Cursor.decode(request.GET["after"])
         except ValueError:
+            if getattr(request, "htmx", False):
+                # "Load more" only follows cursors the page made: the first page would
+                # repeat tiles already shown.
+                return HttpResponseBadRequest(_("That page of the gallery was not understood."))
             cursor_error = _("That page of the gallery was not understood; here is the first page.")
     page = page_of(gallery_rows(request, team, filters), order=filters["order"], after=after)
     continuing = bool(getattr(request, "htmx", False)) and after is not None

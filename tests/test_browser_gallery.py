@@ -139,6 +139,8 @@ def test_scrolling_loads_more_tiles_without_repeating_any(gallery_page, seeded):
     tiles = page.locator(".gallery-tile")
     expect(tiles).to_have_count(gallery.PAGE_SIZE)
     assert page.locator("#gallery-more a[rel=next]").count() == 1
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=f"{os.environ['SCREENSHOT_DIR']}/gallery-top.png")
     page.locator("#gallery-more").scroll_into_view_if_needed()
     expect(tiles).to_have_count(SEEDED)
     expect(page.locator("#gallery-more")).to_have_count(0)  # nothing more to load

@@ -60,6 +60,10 @@ def ids(response) -> list[str]:
     return TILE_ID.findall(response.content.decode())
 
 
+def ids_in(response) -> list[str]:
+    return TILE_ID.findall(response.content.decode())
+
+
 def next_link(response) -> str | None:
     found = NEXT.search(response.content.decode())
     return found.group(1).replace("&amp;", "&") if found else None
@@ -365,6 +369,14 @@ def test_an_unreadable_cursor_gives_the_first_page(make, owner_client, after):
     assert ids(response) == [str(r.pk) for r in rows]
     if after:
         assert "was not understood" in response.content.decode()
+
+
+def test_load_more_with_an_unreadable_cursor_adds_nothing(make, owner_client):
+    make(3)
+    response = owner_client.get(reverse("gallery"), {"after": "garbage"}, **HTMX)
+    assert response.status_code == 400
+    assert b"not understood" in response.content
+    assert not ids_in(response)
 
 
 # --- Keyset pages ---------------------------------------------------------------------------------
