@@ -501,6 +501,30 @@ def test_seed_gallery_adds_realistic_ready_videos_sharing_real_media(
     assert sorted(p.name for p in media_root.rglob("*") if p.is_file()) == stored
 
 
+@pytest.mark.s3
+def test_seed_gallery_stores_its_media_once_on_s3(owner, team, settings, s3_bucket):
+    from django.core.management import call_command
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": s3_bucket.storage_options(),
+        },
+    }
+    call_command("seed_gallery", user="owner", count=20, stdout=io.StringIO())
+    call_command("seed_gallery", user="owner", count=5, stdout=io.StringIO())
+
+    listed = s3_bucket.server.client().list_objects_v2(Bucket=s3_bucket.name)
+    keys = {item["Key"] for item in listed["Contents"]}
+    assert len(keys) == 12  # video, poster, small poster, preview for each aspect ratio
+    assert all(key.startswith(f"teams/{team.pk}/seed/") for key in keys)
+    rows = Generation.objects.filter(team=team)
+    assert rows.count() == 25
+    for row in rows:
+        assert set(row.stored_files()) <= keys
+
+
 def test_purging_a_deleted_seeded_video_keeps_the_media_the_others_share(
     owner, team, media_root, settings
 ):
