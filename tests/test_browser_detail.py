@@ -152,6 +152,18 @@ def test_delete_then_undo(detail_page, live_server, video):
     assert Generation.objects.get(pk=video.pk).deleted_at is None
 
 
+def test_copy_prompt_puts_the_whole_prompt_on_the_clipboard(detail_page, live_server):
+    from playwright.sync_api import expect
+
+    page = detail_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    button = page.locator("[data-copy-from='#prompt-text']")
+    button.click()
+    expect(button).to_have_text("Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == PROMPT
+    expect(button).to_have_text("Copy prompt")
+
+
 def test_download_and_provenance_links_answer_files(detail_page, video):
     page = detail_page
     with page.expect_download() as download:
