@@ -42,8 +42,8 @@ def stored_video(add_generation):
 
     def make(content: bytes, *, prompt="A paper boat", provenance=True, **fields) -> Generation:
         fields.setdefault("created_at", DAY + timedelta(minutes=len(made)))
+        fields.setdefault("status", Status.READY)
         generation = add_generation(
-            status=Status.READY,
             prompt=prompt,
             video=content,
             video_sha256=hashlib.sha256(content).hexdigest(),
@@ -231,8 +231,7 @@ def test_a_video_of_the_user_s_other_team_is_refused(owner_client, owner, stored
 
 @pytest.mark.parametrize("status", [Status.PROCESSING, Status.SAVING, Status.FAILED])
 def test_a_video_that_is_not_ready_is_refused(owner_client, stored_video, status):
-    generation = stored_video(b"not yet")
-    Generation.objects.filter(pk=generation.pk).update(status=status)
+    generation = stored_video(b"not yet", status=status)
     assert_refused(download(owner_client, generation), 400, "cannot be downloaded")
 
 
