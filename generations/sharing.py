@@ -4,7 +4,9 @@ The creator, an owner or an admin makes one for a ready video; its token is show
 only its SHA-256 is stored (``ShareLink``). The public page ``/s/<token>/`` needs no login
 and shows the player, the poster and, if chosen, the prompt — nothing else: no team, no
 creator, no ids, no other URL of the app. Its video and poster are served under the same
-token. A revoked or expired link, a deleted video, or any string that is not a token: 404.
+token, by this process even on S3 (a presigned URL would name the storage key, which holds
+the team's and the video's ids). A revoked or expired link, a deleted video, or any string
+that is not a token: 404.
 """
 
 import uuid
@@ -112,16 +114,15 @@ def shared_page(request: HtmxHttpRequest, token: str) -> HttpResponseBase:
 @require_http_methods(["GET", "HEAD"])
 def shared_video(request: HtmxHttpRequest, token: str) -> HttpResponseBase:
     generation = _link(token).generation
-    response = _serve(request, generation.video, "video/mp4", generation.video_sha256 or None)
-    if response.status_code != 302:
-        response["Cache-Control"] = SHARED_CACHE
+    etag = generation.video_sha256 or None
+    response = _serve(request, generation.video, "video/mp4", etag, through_app=True)
+    response["Cache-Control"] = SHARED_CACHE
     return _private(response)
 
 
 @require_http_methods(["GET", "HEAD"])
 def shared_poster(request: HtmxHttpRequest, token: str) -> HttpResponseBase:
     generation = _link(token).generation
-    response = _serve(request, generation.poster, "image/jpeg")
-    if response.status_code != 302:
-        response["Cache-Control"] = SHARED_CACHE
+    response = _serve(request, generation.poster, "image/jpeg", through_app=True)
+    response["Cache-Control"] = SHARED_CACHE
     return _private(response)

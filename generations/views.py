@@ -40,7 +40,7 @@ from generations.forms import (
     staged_reference_info,
 )
 from generations.models import IN_FLIGHT, Generation
-from rivyaweb.ranges import ranged_file_response
+from rivyaweb.ranges import S3ObjectSource, ranged_file_response, ranged_response
 from teams.models import Team
 
 
@@ -301,11 +301,18 @@ def _serve(
     etag: str | None = None,
     *,
     attachment: tuple[str, str] | None = None,
+    through_app: bool = False,
 ) -> HttpResponseBase:
     if not file or not file.name:
         raise Http404
     return _serve_stored(
-        request, file.storage, file.name, content_type, etag, attachment=attachment
+        request,
+        file.storage,
+        file.name,
+        content_type,
+        etag,
+        attachment=attachment,
+        through_app=through_app,
     )
 
 
@@ -327,13 +334,18 @@ def _serve_stored(
     etag: str | None = None,
     *,
     attachment: tuple[str, str] | None = None,
+    through_app: bool = False,
 ) -> HttpResponseBase:
     """A redirect to a short-lived presigned URL on S3; a ranged response for local files.
 
     ``attachment`` (ASCII and Unicode file names) makes it a download; on S3 the presigned
-    URL carries the header, so the bucket's answer says it.
+    URL carries the header, so the bucket's answer says it. ``through_app`` serves an S3
+    object from this process too (ranged, streamed from the bucket), for answers that must
+    not reveal its storage key, which names the team and the video.
     """
     disposition = attachment_header(attachment) if attachment else None
+    if _is_s3(storage) and through_app:
+        return _stream_s3(request, storage, name, content_type, etag)
     if _is_s3(storage):
         parameters = None
         if disposition:
@@ -356,6 +368,27 @@ def _serve_stored(
     response["Cache-Control"] = "private, max-age=3600"
     if disposition:
         response["Content-Disposition"] = disposition
+    return response
+
+
+def _stream_s3(
+    request: HtmxHttpRequest, storage: Storage, name: str, content_type: str, etag: str | None
+) -> HttpResponseBase:
+    """The S3 object, ranged, with only our own headers (no redirect, nothing of the bucket's)."""
+    try:
+        s3_file: Any = storage.open(name, "rb")  # a HEAD only; its ``obj`` is the object
+    except FileNotFoundError:
+        raise Http404 from None
+    obj = s3_file.obj
+    response = ranged_response(
+        request,
+        S3ObjectSource(obj),
+        size=obj.content_length,
+        content_type=content_type,
+        etag=etag,
+        last_modified=obj.last_modified,
+    )
+    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 

@@ -2,7 +2,11 @@
 
 One single byte range per request is honoured; a malformed ``Range`` header, several ranges,
 a failed ``If-Range`` or a method other than GET/HEAD get the whole file with 200, as the RFC
-allows. The file is read in chunks as the response is sent and closed with the response.
+allows. The bytes are read in chunks as the response is sent and released with the response.
+
+Where the bytes come from is a *range source*: a local file (``FileSource``, what
+``ranged_file_response`` uses) or an S3 object read with one ranged ``GetObject``
+(``S3ObjectSource``). The parsing of ``Range`` and the headers are the same for both.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -30,6 +34,76 @@ class _Unsatisfiable(Exception):
     pass
 
 
+class RangeSource(Protocol):
+    """Where a ranged response reads its bytes."""
+
+    def chunks(self, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``stop`` (exclusive), at most ``chunk_size`` at a time; fewer
+        if the source ends early."""
+        ...
+
+    def close(self) -> None:
+        """Release the source; called once with the response, read or not."""
+        ...
+
+
+class FileSource:
+    """A seekable file, read in chunks and closed with the response."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def chunks(self, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
+        position = start
+        if position < stop:
+            self.file.seek(position)
+        while position < stop:
+            chunk = self.file.read(min(chunk_size, stop - position))
+            if not chunk:
+                break  # the file shrank since its size was taken
+            position += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class S3ObjectSource:
+    """An S3 object (a boto3 ``s3.Object``), read with a single ``GetObject`` for exactly
+    the bytes to send (``Range: bytes=start-last``) and streamed from its body chunk by
+    chunk: nothing is held in memory or written to disk. Nothing is fetched for HEAD, an
+    empty range or a response closed unread.
+
+    Only the bytes cross over: none of the bucket's headers reach the response.
+    """
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        self.body: Any = None
+
+    def chunks(self, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
+        if start >= stop:
+            return
+        answer = self.obj.get(Range=f"bytes={start}-{stop - 1}")
+        self.body = answer["Body"]
+        if start > 0 and not answer.get("ContentRange", "").startswith(f"bytes {start}-"):
+            # A server that ignored the range would send the object's first bytes instead.
+            raise OSError(f"the storage did not honour the range starting at {start}")
+        position = start
+        for chunk in self.body.iter_chunks(chunk_size):
+            chunk = chunk[: stop - position]
+            if not chunk:
+                break
+            position += len(chunk)
+            yield chunk
+            if position >= stop:
+                break
+
+    def close(self) -> None:
+        if self.body is not None:
+            self.body.close()
+
+
 def ranged_file_response(
     request: HttpRequest,
     file: BinaryIO,
@@ -43,11 +117,40 @@ def ranged_file_response(
     limit: int | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> HttpResponseBase:
-    """Answer ``request`` with ``file`` (``size`` bytes, read from its current start at 0).
+    """Answer ``request`` with ``file`` (``size`` bytes, from offset 0); see
+    ``ranged_response``. The response owns ``file`` and closes it when it is closed."""
+    return ranged_response(
+        request,
+        FileSource(file),
+        size=size,
+        content_type=content_type,
+        filename=filename,
+        as_attachment=as_attachment,
+        etag=etag,
+        last_modified=last_modified,
+        limit=limit,
+        chunk_size=chunk_size,
+    )
 
-    Returns 200 with the whole file, 206 with one requested range, or 416 when the range lies
-    beyond the end. HEAD gets the same headers and no body. The response owns ``file`` and
-    closes it when it is closed.
+
+def ranged_response(
+    request: HttpRequest,
+    source: RangeSource,
+    *,
+    size: int,
+    content_type: str,
+    filename: str | None = None,
+    as_attachment: bool = False,
+    etag: str | None = None,
+    last_modified: datetime | None = None,
+    limit: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> HttpResponseBase:
+    """Answer ``request`` with the ``size`` bytes of ``source``.
+
+    Returns 200 with the whole content, 206 with one requested range, or 416 when the range
+    lies beyond the end. HEAD gets the same headers and no body. The response owns
+    ``source`` and closes it when it is closed.
 
     ``limit`` simulates a truncated file: no byte at file offset ``limit`` or beyond is ever
     sent. Status and ``Content-Range`` still describe the full range, but ``Content-Length`` is
@@ -68,7 +171,7 @@ def ranged_file_response(
     try:
         byte_range = _requested_range(request, size, etag, headers.get("Last-Modified"))
     except _Unsatisfiable:
-        file.close()
+        source.close()
         headers["Content-Range"] = f"bytes */{size}"
         return HttpResponse(status=416, headers=headers)
 
@@ -84,9 +187,9 @@ def ranged_file_response(
         headers["Content-Length"] = str(length)
 
     if request.method == "HEAD":
-        file.close()
+        source.close()
         return HttpResponse(status=status, headers=headers)
-    body = _FileSlice(file, start, stop, chunk_size)
+    body = _Slice(source, start, stop, chunk_size)
     return StreamingHttpResponse(body, status=status, headers=headers)
 
 
@@ -136,26 +239,18 @@ def _if_range_matches(value: str, etag: str | None, last_modified: str | None) -
     return date is not None and date == parse_http_date_safe(last_modified)
 
 
-class _FileSlice:
-    """Iterates over bytes ``start`` to ``stop`` of a file; closing it closes the file, even if
-    iteration never began (StreamingHttpResponse calls ``close`` with the response)."""
+class _Slice:
+    """Iterates over bytes ``start`` to ``stop`` of a source; closing it closes the source,
+    even if iteration never began (StreamingHttpResponse calls ``close`` with the response)."""
 
-    def __init__(self, file: BinaryIO, start: int, stop: int, chunk_size: int) -> None:
-        self.file = file
+    def __init__(self, source: RangeSource, start: int, stop: int, chunk_size: int) -> None:
+        self.source = source
         self.start = start
         self.stop = stop
         self.chunk_size = chunk_size
 
     def __iter__(self) -> Iterator[bytes]:
-        position = self.start
-        if position < self.stop:
-            self.file.seek(position)
-        while position < self.stop:
-            chunk = self.file.read(min(self.chunk_size, self.stop - position))
-            if not chunk:
-                break  # the file shrank since its size was taken
-            position += len(chunk)
-            yield chunk
+        return self.source.chunks(self.start, self.stop, self.chunk_size)
 
     def close(self) -> None:
-        self.file.close()
+        self.source.close()

@@ -6,13 +6,12 @@ import re
 from datetime import timedelta
 from html import unescape
 
-import httpx
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.models import Generation, ShareLink, Status
+from generations.models import ShareLink, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -287,24 +286,3 @@ def test_the_hash_is_looked_up_not_the_token(roles, video):
     link = ShareLink.objects.get()
     # Knowing the stored hash opens nothing.
     assert Client().get(f"/s/{link.token_hash}/").status_code == 404
-
-
-@pytest.mark.s3
-def test_on_s3_the_shared_video_redirects_to_a_working_presigned_url(
-    settings, s3_bucket, roles, add_ready_video
-):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": s3_bucket.storage_options(),
-        },
-    }
-    generation = add_ready_video(prompt=PROMPT)
-    share_url = path_of(made_link(roles.client("owner"), generation))
-    response = Client().get(share_url + "video")
-    assert response.status_code == 302
-    assert response["Referrer-Policy"] == "no-referrer"
-    fetched = httpx.get(response["Location"])
-    assert fetched.status_code == 200
-    assert fetched.content == Generation.objects.get(pk=generation.pk).video.open("rb").read()
