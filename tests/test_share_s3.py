@@ -186,3 +186,38 @@ def test_streaming_a_large_object_keeps_memory_flat(shared):
     assert size == BIG
     assert digest.hexdigest() == expected
     assert peak < BIG // 8, f"peak {peak} bytes while streaming {BIG}"
+
+
+@pytest.fixture
+def get_object_calls(shared):
+    """The ``Range`` of every ``GetObject`` the storage's S3 client makes (boto3's events)."""
+    from django.core.files.storage import default_storage
+
+    calls: list[str | None] = []
+
+    def record(params, **kwargs):
+        calls.append(params.get("Range"))
+
+    events = default_storage.connection.meta.client.meta.events  # type: ignore[attr-defined]
+    events.register("provide-client-params.s3.GetObject", record)
+    yield calls
+    events.unregister("provide-client-params.s3.GetObject", record)
+
+
+def test_one_get_object_asks_for_exactly_the_bytes_sent(shared, get_object_calls):
+    _, path = shared()
+    get_object_calls.clear()  # making the link read the provenance record
+    assert body(Client().get(path + "video", headers={"range": "bytes=1000-1999"}))
+    assert get_object_calls == ["bytes=1000-1999"]
+    get_object_calls.clear()
+    assert body(Client().get(path + "video", headers={"range": "bytes=-500"}))
+    assert get_object_calls == [f"bytes={len(DATA) - 500}-{len(DATA) - 1}"]
+
+
+def test_head_416_and_an_unread_response_fetch_nothing(shared, get_object_calls):
+    _, path = shared()
+    get_object_calls.clear()
+    assert Client().head(path + "video").status_code == 200
+    assert Client().get(path + "video", headers={"range": "bytes=-0"}).status_code == 416
+    Client().get(path + "video").close()
+    assert get_object_calls == []
