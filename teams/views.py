@@ -59,10 +59,17 @@ def signup(request: HttpRequest) -> HttpResponse:
         attempt = login_throttle.take_address_attempt(request)
         if attempt is not None and form.is_valid():
             return _sign_up(request, form, invitation, attempt)
+    return _signup_page(request, form, invitation)
+
+
+def _signup_page(
+    request: HttpRequest, form: SignupForm, invitation: Invitation | None
+) -> HttpResponse:
     context = {
         "form": form,
         "invitation": invitation,
-        "login_next": _invitation_url(token) if invitation else "",
+        # Someone invited who already has an account logs in and comes back to the link.
+        "login_next": _invitation_url(request.GET["invite"]) if invitation else "",
     }
     return render(request, "registration/signup.html", context)
 
@@ -83,8 +90,7 @@ def _sign_up(
         form.add_error(
             "username", form.instance.unique_error_message(type(form.instance), ["username"])
         )
-        context = {"form": form, "invitation": invitation}
-        return render(request, "registration/signup.html", context)
+        return _signup_page(request, form, invitation)
     login_throttle.give_back(attempt)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if invitation is not None:

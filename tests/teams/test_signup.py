@@ -70,6 +70,9 @@ def test_signup_through_an_invitation_works_when_signup_is_closed(
     page = client.get(f"{reverse('signup')}?invite={token}", **EN)
     assert page.status_code == 200
     assert html.escape(crew.name) in page.content.decode()
+    # Someone who already has an account logs in and comes back to the invitation.
+    next_url = reverse("invitation", args=[token])
+    assert f'href="{reverse("login")}?next={next_url}"' in page.content.decode()
     response = signup(client, invite=token)
     assert response.status_code == 302
     user = get_user_model().objects.get(username="newcomer")
