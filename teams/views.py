@@ -80,8 +80,10 @@ def _sign_up(
     try:
         with transaction.atomic():
             user = form.save()
+            # Every new account has a team of its own; joining through an invitation then
+            # makes the inviting team the one the new person works in.
+            access.ensure_personal_team(user)
             if invitation is not None:
-                # Before logging in: a member of a team gets no personal team.
                 invitation.accept(user)
     except ValidationError:
         return invitation_invalid(request)  # used up or revoked while the form was filled

@@ -100,7 +100,8 @@ def test_two_people_sign_up_team_up_and_switch_teams(
     binh = get_user_model().objects.get(username="binh")
     assert Membership.objects.get(team=team_a, user=binh).role == Membership.Role.ADMIN
     assert Invitation.objects.get(team=team_a).uses == 1
-    assert Membership.objects.filter(user=binh).count() == 1  # no personal team of their own
+    # A personal team too, like every new account; A's team is the current one.
+    assert Membership.objects.filter(user=binh).count() == 2
 
     # The link was single-use: opening it again says so.
     page_a.goto(invite_url)

@@ -76,10 +76,10 @@ def test_signup_through_an_invitation_works_when_signup_is_closed(
     response = signup(client, invite=token)
     assert response.status_code == 302
     user = get_user_model().objects.get(username="newcomer")
-    # The invited team is their only team (no personal one) and their current one.
-    assert list(Membership.objects.filter(user=user).values_list("team", "role")) == [
-        (crew.pk, Role.ADMIN)
-    ]
+    # Like every new account they have a personal team; the invited team is their current one.
+    assert Membership.objects.get(user=user, team=crew).role == Role.ADMIN
+    personal = Membership.objects.exclude(team=crew).get(user=user)
+    assert personal.team.personal and personal.role == Role.OWNER
     assert current_team_of(client) == crew
     invitation.refresh_from_db()
     assert invitation.uses == 1
