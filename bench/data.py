@@ -27,8 +27,19 @@ PROMPT = (
 
 
 def empty_database() -> None:
-    """Remove every row, so each benchmark starts from the same place."""
+    """Remove every row, so each benchmark starts from the same place.
+
+    On SQLite that includes the planner's statistics: ``flush`` keeps ``sqlite_stat1``, and
+    statistics an earlier benchmark gathered on other data (a team of in-flight cards, say)
+    would steer the next one's queries to the wrong index.
+    """
     call_command("flush", verbosity=0, interactive=False)
+    if is_sqlite():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone():
+                cursor.execute("DELETE FROM sqlite_stat1")
+                cursor.execute("ANALYZE sqlite_schema")  # makes the planner reload them
 
 
 def user_with_team(username: str = "bench") -> tuple[Any, Team]:
