@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from generations.models import Generation, Status
 from teams.models import Invitation, Membership, Team
 from tests.test_browser_flow import WATCH_CSP
 
@@ -131,6 +132,27 @@ def test_two_people_sign_up_team_up_and_switch_teams(
     expect(page_a.locator("tr[data-member='binh']")).to_contain_text("Admin")
     response = page_a.goto(f"{base}{reverse('team_detail', args=[studio.pk])}")
     assert response is not None and response.status == 404
+
+    # A video of each team: each gallery shows its own team's only, and every URL of the
+    # other team's video is a 404 for A, who is not in B's studio.
+    ours = Generation.objects.create(
+        team=team_a,
+        created_by=Membership.objects.get(team=team_a, role="owner").user,
+        prompt="A lantern festival on the river",
+        status=Status.READY,
+    )
+    theirs = Generation.objects.create(
+        team=studio, created_by=binh, prompt="Kites over the rice fields", status=Status.READY
+    )
+    page_a.goto(f"{base}{reverse('gallery')}")
+    expect(page_a.locator(f"[data-generation-id='{ours.pk}']")).to_have_count(1)
+    expect(page_a.locator(f"[data-generation-id='{theirs.pk}']")).to_have_count(0)
+    page_b.goto(f"{base}{reverse('gallery')}")  # B works in the studio now
+    expect(page_b.locator(f"[data-generation-id='{theirs.pk}']")).to_have_count(1)
+    expect(page_b.locator(f"[data-generation-id='{ours.pk}']")).to_have_count(0)
+    for name in ("generation_detail", "generation_video", "generation_poster"):
+        response = page_a.goto(f"{base}{reverse(name, args=[theirs.pk])}")
+        assert response is not None and response.status == 404, name
 
     context_a.close()
     context_b.close()
