@@ -21,7 +21,7 @@ from django.db.models import BooleanField, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -194,14 +194,6 @@ def next_url(request: HttpRequest, cursor: Cursor | None) -> str:
     return f"{reverse('gallery')}?{params.urlencode()}"
 
 
-def download_url() -> str:
-    """The bulk download's address, while that view exists."""
-    try:
-        return reverse("gallery_download")
-    except NoReverseMatch:
-        return ""
-
-
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def gallery(request: HttpRequest) -> HttpResponse:
@@ -235,7 +227,6 @@ def _gallery(request: HttpRequest) -> HttpResponse:
         "next_url": next_url(request, page.next_cursor),
         "filtered": form.is_bound and any(k != "after" for k in request.GET),
         "cursor_error": cursor_error,
-        "download_url": download_url(),
     }
     if continuing:
         return render(request, "generations/_tiles.html", context)

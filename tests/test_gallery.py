@@ -166,17 +166,15 @@ def test_tiles_without_preview_or_poster_say_their_status(make, owner_client):
     assert "Failed" in failed_tile[: failed_tile.index("</article>")]
 
 
-def test_checkboxes_join_the_download_form_when_it_exists(make, owner_client):
+def test_checkboxes_join_the_download_form(make, owner_client):
     (generation,) = make(1)
     page = owner_client.get(reverse("gallery"), **EN).content.decode()
-    if gallery.download_url():
-        assert 'id="gallery-download"' in page
-        assert (
-            f'<input type="checkbox" name="ids" value="{generation.pk}" form="gallery-download">'
-            in page
-        )
-    else:
-        assert 'form="gallery-download"' not in page
+    action = reverse("gallery_download")
+    assert f'id="gallery-download" class="gallery-download" method="post" action="{action}"' in page
+    assert (
+        f'<input type="checkbox" name="ids" value="{generation.pk}" form="gallery-download">'
+        in page
+    )
 
 
 def test_empty_gallery_says_so(owner_client):
