@@ -264,14 +264,17 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
     ids = parse_ids(request.GET.get("ids"))
     if not ids:
         return HttpResponseStopPolling(render_poller(request, since, []))
-    since_moment = EPOCH + timedelta(microseconds=since)
+    # "Changed after ``since``" asked as "at or after the next microsecond": on SQLite a
+    # moment on a whole second is sent as "…:02" while the database's clock wrote "…:02.000",
+    # and comparing those as text would call an unchanged card changed.
+    first_unseen = EPOCH + timedelta(microseconds=since + 1)
     visible = generations_for_user(request).filter(pk__in=ids)
     # Only the user's own cards still in flight stay polled: an id of another team, or
     # of no row at all, is dropped rather than echoed back forever. Read before the
     # changes, so a card that finishes in between is sent rather than dropped.
     in_flight = set(visible.filter(status__in=IN_FLIGHT).values_list("pk", flat=True))
     changed = list(
-        visible.filter(Q(changed_at__gt=since_moment) | ~Q(status__in=IN_FLIGHT)).order_by(
+        visible.filter(Q(changed_at__gte=first_unseen) | ~Q(status__in=IN_FLIGHT)).order_by(
             "-created_at"
         )
     )

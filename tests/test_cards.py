@@ -2,6 +2,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db.models import Value
 from django.urls import reverse
 from django.utils import timezone
 
@@ -207,6 +208,17 @@ def test_updates_answer_204_when_nothing_changed(owner_client, add_generation):
     response = updates(owner_client, version_of(generation.changed_at), generation)
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_a_version_on_a_whole_second_is_not_news(owner_client, add_generation):
+    """The database's clock writes "…:02.000"; the version handed out for it reads back as
+    "…:02" on SQLite. Asked with that version, the card has not changed."""
+    generation = add_generation(status=Status.QUEUED)
+    Generation.objects.filter(pk=generation.pk).update(changed_at=Value("2026-11-30 00:35:02.000"))
+    version = version_of(Generation.objects.get(pk=generation.pk).changed_at)
+    assert version % 1_000_000 == 0
+    assert updates(owner_client, version, generation).status_code == 204
+    assert updates(owner_client, version - 1, generation).status_code == 200
 
 
 def test_updates_swap_only_the_changed_cards(owner_client, add_generation):
