@@ -1,4 +1,4 @@
-"""Admin: generations and the read-only credit ledger."""
+"""Admin: generations, with their credit entries shown beside them."""
 
 from typing import Any
 
@@ -8,8 +8,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from credits.models import CreditEntry
 from generations import tasks
-from generations.models import CreditEntry, Generation, Status
+from generations.models import Generation, Status
 
 
 class CreditEntryInline(admin.TabularInline[CreditEntry, Generation]):
@@ -88,22 +89,3 @@ class GenerationAdmin(admin.ModelAdmin[Generation]):
             chosen,
         ) % {"done": done, "chosen": chosen}
         self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
-
-
-@admin.register(CreditEntry)
-class CreditEntryAdmin(admin.ModelAdmin[CreditEntry]):
-    list_display = ["created_at", "team", "user", "kind", "amount", "generation", "rivya_task_id"]
-    list_filter = ["kind", "team", "user"]
-    list_select_related = ["team", "user", "generation"]
-    search_fields = ["rivya_task_id", "generation__id", "user__username", "team__name", "note"]
-    date_hierarchy = "created_at"
-
-    # The ledger is append-only: nobody adds, edits or deletes entries by hand here.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

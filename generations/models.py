@@ -1,4 +1,4 @@
-"""Generations of a team and the credit ledger.
+"""Generations of a team.
 
 The ``Generation`` row is the single source of truth for one video: every step of
 its life (submit, poll, mirror) reads the row, does one idempotent thing and writes
@@ -21,6 +21,7 @@ from django.utils import formats, timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from credits import ledger
 from teams.models import Team, hash_token, new_token
 
 
@@ -522,15 +523,20 @@ class Generation(models.Model):
     def finish(self, to: str, *, owner: str | None = None, **fields: Any) -> bool:
         """Move to a final state (or one that waits for staff), letting go of the row."""
         fields.setdefault("finished_at", timezone.now())
-        return self.move(
-            to,
-            owner=owner,
-            lease_owner="",
-            lease_until=None,
-            next_poll_at=None,
-            notice="",
-            **fields,
-        )
+        with transaction.atomic():
+            moved = self.move(
+                to,
+                owner=owner,
+                lease_owner="",
+                lease_until=None,
+                next_poll_at=None,
+                notice="",
+                **fields,
+            )
+            if moved and to in TERMINAL:
+                # No reservation will come now: a budget hold still open is let go.
+                ledger.end_hold(self.pk)
+        return moved
 
     def write(
         self,
@@ -634,7 +640,7 @@ class Generation(models.Model):
                 notice="",
             )
             if moved and created.reserved_credits is not None:
-                CreditEntry.record(self, CreditEntry.Kind.RESERVE, -created.reserved_credits)
+                ledger.record(self, ledger.Kind.RESERVE, -created.reserved_credits)
         return moved
 
     def submit_failed(self, error: Any, owner: str) -> datetime | None:
@@ -716,9 +722,7 @@ class Generation(models.Model):
             if moved:
                 reserved = self.reserved_credits or 0
                 spent = final if final is not None else reserved
-                CreditEntry.record(
-                    self, CreditEntry.Kind.SETTLE, reserved - spent, note=f"final {spent}"
-                )
+                ledger.record(self, ledger.Kind.SETTLE, reserved - spent, note=f"final {spent}")
         return moved
 
     def rivya_failed(self, answer: Any, owner: str) -> bool:
@@ -736,7 +740,7 @@ class Generation(models.Model):
             )
             if moved and self.reserved_credits is not None:
                 refund = self.reserved_credits - final
-                CreditEntry.record(self, CreditEntry.Kind.REFUND, refund, note=f"final {final}")
+                ledger.record(self, ledger.Kind.REFUND, refund, note=f"final {final}")
         return moved
 
     def read_failed(
@@ -951,62 +955,6 @@ class Generation(models.Model):
         if self.provenance:
             keys.append(self.provenance)
         return keys
-
-
-class CreditEntry(models.Model):
-    """One change of a generation's credits; append-only evidence for audits."""
-
-    class Kind(models.TextChoices):
-        RESERVE = "reserve", _("Reserved")
-        SETTLE = "settle", _("Settled")
-        REFUND = "refund", _("Refunded")
-        ADJUSTMENT = "adjustment", _("Adjustment")
-
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="credit_entries")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_entries"
-    )
-    generation = models.ForeignKey(
-        Generation, on_delete=models.PROTECT, related_name="credit_entries", null=True
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
-    # Signed: a reservation spends (negative), a refund gives back (positive).
-    amount = models.IntegerField(_("credits"))
-    rivya_task_id = models.CharField(max_length=128, blank=True)
-    note = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
-
-    class Meta:
-        verbose_name = _("credit entry")
-        verbose_name_plural = _("credit ledger")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            # One entry of each kind per generation: a step that runs twice writes once.
-            models.UniqueConstraint(
-                fields=["generation", "kind"],
-                condition=~models.Q(kind="adjustment"),
-                name="one_credit_entry_per_kind",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} ({self.team})"
-
-    @classmethod
-    def record(cls, generation: Generation, kind: str, amount: int, note: str = "") -> None:
-        """Append an entry once; a repeat of the same step is a no-op."""
-        with transaction.atomic():
-            cls.objects.get_or_create(
-                generation=generation,
-                kind=kind,
-                defaults={
-                    "team_id": generation.team_id,
-                    "user_id": generation.created_by_id,
-                    "amount": amount,
-                    "rivya_task_id": generation.rivya_task_id,
-                    "note": note,
-                },
-            )
 
 
 class CatalogEntry(models.Model):

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "storages",
     "teams",
+    "credits",
     "generations",
     "sandbox",
     "rivyaweb",  # for its management commands (serve, rivya_poller)

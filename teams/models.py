@@ -24,6 +24,14 @@ class Team(models.Model):
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Credits the team may spend per calendar month (TIME_ZONE); empty means no limit.
+    # Changed through ``credits.budgets``, which records who changed it and when.
+    monthly_credit_budget = models.PositiveIntegerField(
+        _("monthly credit budget"),
+        null=True,
+        blank=True,
+        help_text=_("Credits the team may spend per month. Empty means no limit."),
+    )
 
     class Meta:
         # The tables keep the names they had when teams lived in the generations app.
@@ -74,6 +82,13 @@ class Membership(models.Model):
     created_at = models.DateTimeField(_("joined"), auto_now_add=True)
     # The team a user works in is the one they chose last (their first team until then).
     chosen_at = models.DateTimeField(_("last chosen"), null=True, blank=True)
+    # Credits this member may spend in this team per month, within the team's budget.
+    monthly_credit_cap = models.PositiveIntegerField(
+        _("monthly credit cap"),
+        null=True,
+        blank=True,
+        help_text=_("Credits this member may spend per month. Empty means no cap."),
+    )
 
     class Meta:
         db_table = "generations_membership"

@@ -166,9 +166,10 @@ def until(condition, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def migrate(app: str, targets=None):
-    """Migrate ``app`` to ``targets`` (its newest migration by default); return the apps of
-    that state, for building rows as an older schema had them."""
+def migrate(app: str | None, targets=None):
+    """Migrate ``app`` to ``targets`` (its newest migration by default; every app's newest
+    when ``app`` is None); return the apps of that state, for building rows as an older
+    schema had them."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 

@@ -3,7 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations.models import CreditEntry, Generation, Status
+from credits import ledger
+from credits.models import CreditEntry
+from generations.models import Generation, Status
 from teams.models import Membership, Team
 
 
@@ -21,7 +23,7 @@ def spent(owner):
     generation = Generation.objects.create(
         team=team, created_by=owner, prompt="A kite", rivya_task_id="task_abc"
     )
-    CreditEntry.record(generation, CreditEntry.Kind.RESERVE, -55)
+    ledger.record(generation, CreditEntry.Kind.RESERVE, -55)
     return generation
 
 
@@ -33,7 +35,7 @@ def test_admin_lists_generations_and_ledger_filtered_by_team(staff_client, spent
     assert response.status_code == 200
     assert "task_abc" in response.text
     response = staff_client.get(
-        "/admin/generations/creditentry/", {"team__id__exact": spent.team_id}
+        "/admin/credits/creditentry/", {"team__id__exact": spent.team_id}
     )
     assert response.status_code == 200
     assert "-55" in response.text
@@ -42,21 +44,21 @@ def test_admin_lists_generations_and_ledger_filtered_by_team(staff_client, spent
 @pytest.mark.django_db
 def test_the_credit_ledger_cannot_be_edited_or_deleted(staff_client, spent):
     entry = CreditEntry.objects.get()
-    url = f"/admin/generations/creditentry/{entry.pk}/change/"
+    url = f"/admin/credits/creditentry/{entry.pk}/change/"
     response = staff_client.post(url, {"amount": "0", "kind": "reserve"})
     assert response.status_code in {302, 403} or "readonly" in response.text
     entry.refresh_from_db()
     assert entry.amount == -55
     assert (
-        staff_client.post(f"/admin/generations/creditentry/{entry.pk}/delete/").status_code == 403
+        staff_client.post(f"/admin/credits/creditentry/{entry.pk}/delete/").status_code == 403
     )
-    assert staff_client.get("/admin/generations/creditentry/add/").status_code == 403
+    assert staff_client.get("/admin/credits/creditentry/add/").status_code == 403
     assert CreditEntry.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_recording_the_same_step_twice_writes_one_entry(spent):
-    CreditEntry.record(spent, CreditEntry.Kind.RESERVE, -55)
+    ledger.record(spent, CreditEntry.Kind.RESERVE, -55)
     assert CreditEntry.objects.filter(generation=spent).count() == 1
 
 

@@ -34,7 +34,8 @@ from pathlib import Path
 import httpx
 from django_tasks_db.models import DBTaskResult
 
-from generations.models import ENQUEUED, CreditEntry, Generation
+from credits.models import CreditEntry
+from generations.models import ENQUEUED, Generation
 from sandbox.models import Account
 from sandbox.models import Generation as SandboxTask
 

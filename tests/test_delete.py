@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from credits import ledger
+from credits.models import CreditEntry
 from generations import actions
 from generations.models import (
-    CreditEntry,
     Favourite,
     Generation,
     ShareLink,
@@ -212,8 +213,8 @@ def files_of(generation) -> list[str]:
 def test_housekeeping_removes_the_files_after_the_grace_period_and_keeps_the_ledger(
     roles, video, time_machine, settings
 ):
-    CreditEntry.record(video, CreditEntry.Kind.RESERVE, -70)
-    CreditEntry.record(video, CreditEntry.Kind.SETTLE, 15)
+    ledger.record(video, CreditEntry.Kind.RESERVE, -70)
+    ledger.record(video, CreditEntry.Kind.SETTLE, 15)
     Favourite.set(roles.user("member"), video, True)
     ShareLink.make(generation=video, by=roles.user("owner"), days=30, show_prompt=False)
     # An older copy's file left in the folder goes too.

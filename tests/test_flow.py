@@ -14,8 +14,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from credits.models import CreditEntry
 from generations import poller, tasks
-from generations.models import CreditEntry, Status
+from generations.models import Status
 from sandbox import conf as sandbox_conf
 from sandbox import models as sandbox_models
 from sandbox.api import builtin_account

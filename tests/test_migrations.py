@@ -62,7 +62,7 @@ def test_rows_the_old_lifecycle_failed_after_payment_wait_for_staff(django_user_
         assert sending.notice == "copy_retry"
         assert rows["limited"].notice == "rate_limited"
     finally:
-        migrate("generations")
+        migrate(None)
 
 
 def test_teams_move_to_their_app_with_their_rows(django_user_model):
@@ -93,5 +93,46 @@ def test_teams_move_to_their_app_with_their_rows(django_user_model):
         assert ContentType.objects.filter(app_label="generations", model="team").count() == 0
         assert ContentType.objects.filter(app_label="teams", model="team").exists()
     finally:
-        migrate("teams")
-        migrate("generations")
+        migrate(None)
+
+
+BEFORE_CREDITS = [("generations", "0006_gallery"), ("teams", "0002_invitations")]
+
+
+def test_the_ledger_moves_to_the_credits_app_with_its_rows(django_user_model):
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    user = django_user_model.objects.create_user("old-spender")
+    apps = migrate("generations", BEFORE_CREDITS)
+    try:
+        team = apps.get_model("teams", "Team").objects.create(name="Old team")
+        generation = apps.get_model("generations", "Generation").objects.create(
+            team_id=team.pk, created_by_id=user.pk, prompt="before", idempotency_key="before"
+        )
+        old_ledger = apps.get_model("generations", "CreditEntry").objects
+        old_ledger.create(
+            team_id=team.pk, user_id=user.pk, generation=generation, kind="reserve", amount=-55
+        )
+        old_ledger.create(
+            team_id=team.pk, user_id=user.pk, generation=generation, kind="settle", amount=0
+        )
+        ContentType.objects.get_or_create(app_label="generations", model="creditentry")
+
+        migrate(None)
+
+        from credits.models import CreditEntry
+
+        entries = CreditEntry.objects.filter(generation_id=generation.pk)
+        assert sorted(entries.values_list("kind", "amount")) == [("reserve", -55), ("settle", 0)]
+        assert {entry.team_id for entry in entries} == {team.pk}
+        assert not ContentType.objects.filter(app_label="generations", model="creditentry")
+        assert ContentType.objects.filter(app_label="credits", model="creditentry").exists()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM pg_trigger WHERE tgname = 'credit_ledger_append_only'"
+                )
+                assert cursor.fetchone() == (1,)
+    finally:
+        migrate(None)

@@ -4,8 +4,9 @@ video is kept."""
 
 import pytest
 
+from credits.models import CreditEntry
 from generations import tasks
-from generations.models import CreditEntry, Status
+from generations.models import Status
 from sandbox import models as sandbox_models
 from sandbox.api import builtin_account
 from tests.fixtures import run_until, set_knobs

@@ -10,8 +10,9 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from credits.models import CreditEntry
 from generations import poller, tasks
-from generations.models import ENQUEUED, NOT_FOUND_GRACE, CreditEntry, Generation, Status
+from generations.models import ENQUEUED, NOT_FOUND_GRACE, Generation, Status
 from sandbox import models as sandbox_models
 from tests.fixtures import drain, said, set_knobs
 

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from credits.models import CreditEntry
 from generations import poller, tasks, videos
 from generations.models import (
     CONFIRM_WINDOW,
@@ -20,7 +21,6 @@ from generations.models import (
     ENQUEUED,
     REDRIVE_GRACE,
     RETRY_CAP,
-    CreditEntry,
     Generation,
     Status,
 )

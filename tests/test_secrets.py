@@ -69,7 +69,7 @@ def test_no_page_shows_a_secret(secrets, owner, owner_client, add_generation, dj
         (staff, "get", "/admin/generations/generation/"),
         (staff, "get", f"/admin/generations/generation/{ready.pk}/change/"),
         (staff, "get", "/admin/generations/team/"),
-        (staff, "get", "/admin/generations/creditentry/"),
+        (staff, "get", "/admin/credits/creditentry/"),
         (staff, "get", "/admin/auth/user/"),
     ]
     for client, method, url in pages:

@@ -13,11 +13,11 @@ import time_machine
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from credits.models import CreditEntry
 from generations import tasks
 from generations.models import (
     CONFIRM_WINDOW,
     REDRIVE_GRACE,
-    CreditEntry,
     Generation,
     Status,
 )
