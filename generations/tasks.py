@@ -1,4 +1,5 @@
-"""Background steps of a generation: ``submit`` it to Rivya, ``mirror`` its result.
+"""Background steps of a generation: ``submit`` it to Rivya, ``mirror`` its result; and
+``snapshot_balance``, which stores Rivya's balance for the credit reconciliation.
 
 Each task takes the generation's id as a string, claims the row with a lease and does one
 idempotent thing; what the outcome means for the row (queued, rejected, needs attention,
@@ -25,9 +26,12 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.tasks import task
 
+from credits import snapshots
+from credits.models import BalanceSnapshot
 from generations import rivya, videos
 from generations.models import COPY_LEASE, SUBMIT_LEASE, Generation, Status
 
@@ -203,3 +207,57 @@ def _lease_keeper(
         renewed = clock()
 
     return keep
+
+
+# --- balance snapshots -------------------------------------------------------------------
+
+
+def take_balance_snapshot() -> BalanceSnapshot:
+    """Read Rivya's balance (``GET /credits``) and store it beside the ledger's total.
+
+    Raises :class:`~generations.rivya.RivyaError` when Rivya cannot be read or answers
+    something unreadable, ``ValueError`` for a balance that is not one (negative, say);
+    either way nothing is stored.
+    """
+    with rivya.client_from_settings(max_retries=0) as client:
+        balance = client.get_credits().current_credits
+    return snapshots.record(balance)
+
+
+@task
+def snapshot_balance() -> int | None:
+    """Take a balance snapshot if one is still due; returns its id, or None.
+
+    Safe to run twice: a task queued by a second poller finds the first one's snapshot
+    and does nothing. A failure is logged and stores nothing, so the snapshot stays due
+    and the next housekeeping queues it again.
+    """
+    if not snapshots.due():
+        return None
+    try:
+        snapshot = take_balance_snapshot()
+    except (rivya.RivyaError, ValueError) as exc:
+        logger.warning("balance snapshot failed, tried again later: %r", exc)
+        return None
+    logger.info(
+        "balance snapshot %s: Rivya %d, ledger %d",
+        snapshot.pk,
+        snapshot.credits,
+        snapshot.ledger_total,
+    )
+    return snapshot.pk
+
+
+def snapshot_balance_if_due() -> bool:
+    """Queue :func:`snapshot_balance` when the newest snapshot is old enough; True if queued.
+
+    At most once per snapshot interval and process, so a stopped worker does not collect
+    a pile of them, and a failed read is tried again one interval later.
+    """
+    if not snapshots.due():
+        return False
+    throttle = snapshots.interval().total_seconds()
+    if not cache.add("generations:balance-snapshot", 1, throttle):
+        return False
+    snapshot_balance.enqueue()
+    return True

@@ -336,6 +336,13 @@ GALLERY_ZIP_MAX_ITEMS = env_int("GALLERY_ZIP_MAX_ITEMS", 100)
 if not 1 <= GALLERY_ZIP_MAX_ITEMS <= 500:
     raise ImproperlyConfigured("GALLERY_ZIP_MAX_ITEMS must be a whole number from 1 to 500.")
 
+# --- Credits ----------------------------------------------------------------
+# Minutes between two readings of Rivya's balance (GET /credits) by the poller's
+# housekeeping, each stored beside the ledger's total for the reconciliation.
+BALANCE_SNAPSHOT_MINUTES = env_int("BALANCE_SNAPSHOT_MINUTES", 5)
+if not 1 <= BALANCE_SNAPSHOT_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("BALANCE_SNAPSHOT_MINUTES must be a whole number from 1 to 1440.")
+
 # --- Security ---------------------------------------------------------------
 # Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,
 # which may be plain http locally.

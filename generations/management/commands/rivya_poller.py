@@ -11,6 +11,9 @@ when it is empty or stale, deletes staged reference images whose form tokens hav
 (``prune_uploads``), the stored files of videos deleted longer ago than ``DELETE_GRACE_DAYS``
 (``purge_deleted``) and finished task results older than 14 days
 (``prune_db_task_results``). All are safe to run from any number of pollers at once.
+
+Once at start and then every minute, it also checks whether a balance snapshot is due
+(``BALANCE_SNAPSHOT_MINUTES``) and queues ``snapshot_balance`` for the worker when it is.
 """
 
 import logging
@@ -25,12 +28,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from generations import actions, catalog, forms, poller
+from generations import actions, catalog, forms, poller, tasks
 
 logger = logging.getLogger("rivyaweb.poller")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 TASK_RESULTS_MIN_AGE_DAYS = 14
+# How often the loop asks whether a balance snapshot is due (one indexed read).
+BALANCE_CHECK_SECONDS = 60.0
 
 
 def positive_float(value: str) -> float:
@@ -98,12 +103,15 @@ class Command(BaseCommand):
 
         previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
         logger.info("Rivya poller started (interval %.1fs, batch %d).", interval, batch_size)
-        next_housekeeping = time.monotonic()
+        next_housekeeping = next_balance_check = time.monotonic()
         try:
             while not stopping.is_set():
                 if time.monotonic() >= next_housekeeping:
                     self.housekeeping()
                     next_housekeeping = time.monotonic() + housekeeping_every
+                if time.monotonic() >= next_balance_check:
+                    self.check_balance()
+                    next_balance_check = time.monotonic() + BALANCE_CHECK_SECONDS
                 if self.run_round(batch_size) < batch_size:
                     stopping.wait(interval)
         finally:
@@ -147,5 +155,16 @@ class Command(BaseCommand):
             )
         except Exception:
             logger.exception("Housekeeping failed; it runs again later.")
+        finally:
+            close_old_connections()
+
+    def check_balance(self) -> None:
+        """Queue a balance snapshot when one is due; errors are logged, not raised."""
+        close_old_connections()
+        try:
+            if tasks.snapshot_balance_if_due():
+                logger.info("Housekeeping queued a balance snapshot.")
+        except Exception:
+            logger.exception("Balance snapshot check failed; it runs again later.")
         finally:
             close_old_connections()
