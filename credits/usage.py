@@ -97,6 +97,17 @@ def member_usage(membership: Any, month: date | None = None) -> Usage | None:
     )
 
 
+def held_by(field: str, **filters: Any) -> dict[Any, int]:
+    """Open holds grouped by ``field`` (``team_id`` or ``user_id``), in one query."""
+    rows = (
+        Hold.objects.filter(state=Hold.State.OPEN, **filters)
+        .values(field)
+        .annotate(total=Sum("credits"))
+        .order_by()
+    )
+    return {row[field]: row["total"] or 0 for row in rows}
+
+
 def spend_by(field: str, month: date, **filters: Any) -> dict[Any, int]:
     """Spend in ``month`` grouped by ``field`` (``team_id`` or ``user_id``), for pages that
     show many teams or members at once with one query."""

@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "share_others_videos": frozenset({Role.OWNER, Role.ADMIN}),
     "see_credits": frozenset({Role.OWNER, Role.ADMIN}),
     "hand_over_ownership": frozenset({Role.OWNER}),
+    # The team's monthly budget and each member's monthly cap.
+    "set_budget": frozenset({Role.OWNER}),
 }
 
 

@@ -1,16 +1,34 @@
-"""Admin: teams, their members and their invitations (tokens are never shown: only hashes exist)."""
+"""Admin: teams, their members and their invitations (tokens are never shown: only hashes
+exist), and the team's budget events.
+
+Budgets and caps are edited here by staff like any field, but saved through
+``credits.limits`` so every change is recorded with the staff user who made it.
+"""
+
+from typing import Any
 
 from django.contrib import admin
+from django.db.models import Field, PositiveIntegerField
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from teams.models import Invitation, Membership, Team
+from credits import limits
+from credits.models import BudgetEvent
+from teams.models import MAX_MONTHLY_CREDITS, Invitation, Membership, Team
+
+# Budgets and caps (the only positive integers of a team and a membership here) take the
+# same range as on the team's page.
+LIMIT_RANGE: dict[type[Field[Any, Any]], dict[str, Any]] = {
+    PositiveIntegerField: {"max_value": MAX_MONTHLY_CREDITS}
+}
 
 
 class MembershipInline(admin.TabularInline[Membership, Team]):
     model = Membership
+    formfield_overrides = LIMIT_RANGE
     extra = 0
     autocomplete_fields = ["user"]
-    fields = ["user", "role", "created_at", "chosen_at"]
+    fields = ["user", "role", "monthly_credit_cap", "created_at", "chosen_at"]
     readonly_fields = ["created_at", "chosen_at"]
 
 
@@ -26,9 +44,73 @@ class InvitationInline(admin.TabularInline[Invitation, Team]):
         return False
 
 
+class BudgetEventInline(admin.TabularInline[BudgetEvent, Team]):
+    """The team's budget history: evidence, so nobody adds, edits or deletes it here."""
+
+    model = BudgetEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "at",
+        "kind",
+        "member",
+        "old_value",
+        "new_value",
+        "month",
+        "changed_by",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin[Team]):
-    list_display = ["name", "personal", "created_at"]
+    formfield_overrides = LIMIT_RANGE
+    list_display = ["name", "personal", "monthly_credit_budget", "created_at"]
     list_filter = ["personal"]
     search_fields = ["name", "memberships__user__username"]
-    inlines = [MembershipInline, InvitationInline]
+    inlines = [MembershipInline, InvitationInline, BudgetEventInline]
+
+    def save_model(
+        self, request: HttpRequest, obj: Team, form: ModelForm[Team], change: bool
+    ) -> None:
+        budget = obj.monthly_credit_budget
+        if not change:
+            # A new team is saved without a budget, so setting it is recorded below.
+            obj.monthly_credit_budget = None
+            obj.save()
+        # Locks the row until the admin's transaction ends; the save that follows then
+        # writes the budget it already has.
+        limits.set_team_budget(obj, budget, by=request.user)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: ModelForm[Team],
+        formset: BaseInlineFormSet[Any, Team, Any],
+        change: bool,
+    ) -> None:
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        added = []
+        for inline in formset.forms:
+            membership = inline.instance
+            if inline in formset.deleted_forms or "monthly_credit_cap" not in inline.changed_data:
+                continue
+            if membership.pk is None:
+                # Added with no cap; the cap is set, and recorded, once the row exists.
+                added.append((membership, membership.monthly_credit_cap))
+                membership.monthly_credit_cap = None
+            else:
+                limits.set_member_cap(membership, membership.monthly_credit_cap, by=request.user)
+        super().save_formset(request, form, formset, change)
+        for membership, cap in added:
+            limits.set_member_cap(membership, cap, by=request.user)

@@ -1,4 +1,5 @@
-"""Forms for getting in (sign-up) and for running a team: its name, invitations, roles."""
+"""Forms for getting in (sign-up) and for running a team: its name, invitations, roles,
+budget and caps."""
 
 from typing import Any
 
@@ -6,8 +7,9 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_stubs_ext import StrOrPromise
 
-from teams.models import INVITATION_DAYS, Membership, Team
+from teams.models import INVITATION_DAYS, MAX_MONTHLY_CREDITS, Membership, Team
 
 # Most uses one invitation link may allow; unlimited is its own choice (an empty field).
 MAX_INVITATION_USES = 1000
@@ -85,3 +87,36 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class MonthlyCreditsField(forms.IntegerField):
+    """Whole credits per month, from 0 to ``MAX_MONTHLY_CREDITS``; empty (or blank) for
+    no limit."""
+
+    widget = forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+
+    def __init__(self, label: StrOrPromise, help_text: StrOrPromise) -> None:
+        super().__init__(
+            label=label,
+            help_text=help_text,
+            required=False,
+            min_value=0,
+            max_value=MAX_MONTHLY_CREDITS,
+        )
+
+    def to_python(self, value: Any) -> int | None:
+        return super().to_python(value.strip() if isinstance(value, str) else value)
+
+
+class BudgetForm(forms.Form):
+    """The team's monthly budget. Saved through ``credits.limits``, never by the form."""
+
+    monthly_credit_budget = MonthlyCreditsField(
+        _("Monthly budget (credits)"), _("Empty means no limit.")
+    )
+
+
+class CapForm(forms.Form):
+    """One member's monthly cap. Saved through ``credits.limits``, never by the form."""
+
+    monthly_credit_cap = MonthlyCreditsField(_("Monthly cap (credits)"), _("Empty means no cap."))

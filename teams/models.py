@@ -16,6 +16,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# The most credits a team's monthly budget or a member's monthly cap may allow: far above
+# any real team's use, low enough that a slip of the keyboard is caught.
+MAX_MONTHLY_CREDITS = 10_000_000
+
 
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=120)
@@ -25,7 +29,7 @@ class Team(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Credits the team may spend per calendar month (TIME_ZONE); empty means no limit.
-    # Changed through ``credits.budgets``, which records who changed it and when.
+    # Changed through ``credits.limits``, which records who changed it and when.
     monthly_credit_budget = models.PositiveIntegerField(
         _("monthly credit budget"),
         null=True,
@@ -83,6 +87,7 @@ class Membership(models.Model):
     # The team a user works in is the one they chose last (their first team until then).
     chosen_at = models.DateTimeField(_("last chosen"), null=True, blank=True)
     # Credits this member may spend in this team per month, within the team's budget.
+    # Changed through ``credits.limits``, like the team's budget.
     monthly_credit_cap = models.PositiveIntegerField(
         _("monthly credit cap"),
         null=True,

@@ -30,6 +30,7 @@ urlpatterns = [
     path("teams/<int:team_id>/", views.team_detail, name="team_detail"),
     path("teams/<int:team_id>/rename", views.team_rename, name="team_rename"),
     path("teams/<int:team_id>/leave", views.team_leave, name="team_leave"),
+    path("teams/<int:team_id>/budget", views.team_budget, name="team_budget"),
     path("teams/<int:team_id>/invitations", views.invitation_create, name="invitation_create"),
     path(
         "teams/<int:team_id>/invitations/<int:invitation_id>/revoke",
@@ -50,6 +51,11 @@ urlpatterns = [
         "teams/<int:team_id>/members/<int:membership_id>/hand-over",
         views.member_hand_over,
         name="member_hand_over",
+    ),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/cap",
+        views.member_cap,
+        name="member_cap",
     ),
     path("invite/<str:token>/", views.invitation, name="invitation"),
 ]

@@ -28,9 +28,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from credits import limits
 from rivyaweb import login_throttle
 from teams import access
-from teams.forms import InvitationForm, RoleForm, SignupForm, TeamForm
+from teams.forms import BudgetForm, CapForm, InvitationForm, RoleForm, SignupForm, TeamForm
 from teams.models import Invitation, Membership, Team
 
 logger = logging.getLogger(__name__)
@@ -155,6 +156,8 @@ def _team_page(
     *,
     invitation_form: InvitationForm | None = None,
     rename_form: TeamForm | None = None,
+    budget_form: BudgetForm | None = None,
+    cap_form: tuple[int, CapForm] | None = None,
     status: int = 200,
     invite_url: str = "",
 ) -> HttpResponse:
@@ -164,6 +167,7 @@ def _team_page(
         key=lambda other: (-other.rank, other.user.get_username().casefold()),
     )
     may_invite = access.may(membership, "invite")
+    overview = limits.team_overview(team, members)
     owners = [other for other in members if other.role == Membership.Role.OWNER]
     context = {
         "last_owner": owners == [membership],
@@ -182,8 +186,32 @@ def _team_page(
         "invitation_form": invitation_form or InvitationForm(inviter=membership),
         "invitations": team.invitations.usable().select_related("created_by") if may_invite else [],
         "invite_url": invite_url,
+        "overview": overview,
+        "may_set_budget": access.may(membership, "set_budget"),
+        "budget_form": budget_form
+        or BudgetForm(initial={"monthly_credit_budget": team.monthly_credit_budget}),
+        "member_limits": _member_limits(overview, cap_form),
     }
     return render(request, "teams/team_detail.html", context, status=status)
+
+
+def _member_limits(
+    overview: limits.TeamOverview, bound: tuple[int, CapForm] | None
+) -> list[tuple[limits.MemberSpend, CapForm]]:
+    """Each member's month beside the form that sets their cap (the one just refused, with
+    its errors, for the member it was sent for)."""
+    rows = []
+    for row in overview.members:
+        pk = row.membership.pk
+        if bound is not None and bound[0] == pk:
+            form = bound[1]
+        else:
+            form = CapForm(
+                initial={"monthly_credit_cap": row.membership.monthly_credit_cap},
+                auto_id=f"id_cap_{pk}_%s",
+            )
+        rows.append((row, form))
+    return rows
 
 
 @login_required
@@ -197,6 +225,68 @@ def team_rename(request: HttpRequest, team_id: int) -> HttpResponse:
     form.save()
     messages.success(request, _("The team is now called %(team)s.") % {"team": form.instance})
     return redirect(membership.team)
+
+
+@login_required
+@require_POST
+def team_budget(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Set or clear the team's monthly budget (owners only)."""
+    membership = access.get_membership(request, team_id)
+    access.require(membership, "set_budget")
+    form = BudgetForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, membership, budget_form=form, status=400)
+    team = membership.team
+    budget = form.cleaned_data["monthly_credit_budget"]
+    if not limits.set_team_budget(team, budget, by=request.user):
+        messages.info(request, _("The budget was already that; nothing changed."))
+    elif budget is None:
+        messages.success(request, _("The team now has no monthly budget."))
+    else:
+        done = _("The team's monthly budget is now %(credits)d credits.")
+        messages.success(request, done % {"credits": budget})
+        above = ", ".join(other.user.get_username() for other in limits.caps_above(team))
+        if above:
+            warning = _("Caps above the budget, which stops these members first: %(names)s.")
+            messages.warning(request, warning % {"names": above})
+    return redirect(team)
+
+
+@login_required
+@require_POST
+def member_cap(request: HttpRequest, team_id: int, membership_id: int) -> HttpResponse:
+    """Set or clear one member's monthly cap (owners only)."""
+    membership = access.get_membership(request, team_id)
+    access.require(membership, "set_budget")
+    other = _member(membership, membership_id)
+    form = CapForm(request.POST, auto_id=f"id_cap_{other.pk}_%s")
+    if not form.is_valid():
+        return _team_page(request, membership, cap_form=(other.pk, form), status=400)
+    cap = form.cleaned_data["monthly_credit_cap"]
+    try:
+        changed = limits.set_member_cap(other, cap, by=request.user)
+    except Membership.DoesNotExist:
+        messages.error(request, _("That person is no longer in the team."))
+    else:
+        _say_cap_set(request, other, changed)
+    return redirect(membership.team)
+
+
+def _say_cap_set(request: HttpRequest, other: Membership, changed: bool) -> None:
+    cap, budget = other.monthly_credit_cap, other.team.monthly_credit_budget
+    names = {"user": other.user.get_username(), "credits": cap, "budget": budget}
+    if not changed:
+        messages.info(request, _("The cap was already that; nothing changed."))
+    elif cap is None:
+        messages.success(request, _("%(user)s now has no monthly cap.") % names)
+    else:
+        messages.success(request, _("%(user)s may now spend %(credits)d credits a month.") % names)
+        if budget is not None and cap > budget:
+            warning = _(
+                "This cap is above the team's budget of %(budget)d credits, "
+                "which stops %(user)s first."
+            )
+            messages.warning(request, warning % names)
 
 
 @login_required

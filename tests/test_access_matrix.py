@@ -106,6 +106,13 @@ MATRIX = {
     ),
     "teams/<int:team_id>/members/<int:membership_id>/remove": row(302, 302, 403, method=POST),
     "teams/<int:team_id>/members/<int:membership_id>/hand-over": row(302, 403, 403, method=POST),
+    # Budgets and caps are the owner's to set.
+    "teams/<int:team_id>/budget": row(
+        302, 403, 403, method=POST, data={"monthly_credit_budget": "500"}
+    ),
+    "teams/<int:team_id>/members/<int:membership_id>/cap": row(
+        302, 403, 403, method=POST, data={"monthly_credit_cap": "100"}
+    ),
     # Leaving is each member's own choice; the team's only owner must hand over first.
     "teams/<int:team_id>/leave": row(302, 302, 302, method=POST),
 }

@@ -86,6 +86,8 @@ MATRIX: dict[str, Route] = {
     "teams/<int:team_id>/members/<int:membership_id>/role": Route("login", ("POST",)),
     "teams/<int:team_id>/members/<int:membership_id>/remove": Route("login", ("POST",)),
     "teams/<int:team_id>/members/<int:membership_id>/hand-over": Route("login", ("POST",)),
+    "teams/<int:team_id>/budget": Route("login", ("POST",)),
+    "teams/<int:team_id>/members/<int:membership_id>/cap": Route("login", ("POST",)),
     "generations/<uuid:pk>/provenance": Route("object"),
     "generations/<uuid:pk>/favourite": Route("object", ("POST",), data=(("favourite", "1"),)),
     # The owner deletes it; the member then finds it gone (or, first, lacks the role).
