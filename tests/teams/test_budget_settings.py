@@ -12,7 +12,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from credits import ledger, limits, usage
 from credits.models import BudgetEvent, Hold
@@ -287,6 +288,7 @@ def test_every_member_sees_the_budget_changes(roles, spending):
         kind=BudgetEvent.Kind.MONTH_STARTED,
         month=usage.month_of(),
         old_value=100,
+        new_value=500,
     )
     page = roles.client("member").get(spending.get_absolute_url()).content.decode()
     table = re.search(r'<table class="team-table" id="budget-events">.*?</table>', page, re.S)
@@ -294,7 +296,14 @@ def test_every_member_sees_the_budget_changes(roles, spending):
     rows = re.findall(r"<tr data-event-kind=\"(\w+)\">(.*?)</tr>", table[0], re.S)
     assert [kind for kind, _ in rows] == ["month_started", "member_cap", "team_budget"]
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", body, re.S) for _, body in rows]
-    assert "100 spent the month before" in cells[0][2]
+    with translation.override("en"):
+        month = date_format(usage.month_of(), "F Y")
+    assert cells[0][1:] == [
+        f"{month} began",
+        "100 spent the month before",
+        "budget 500",
+        "–",
+    ]
     assert cells[1][1:] == ["Cap of creator", "none", "100", "owner"]
     assert cells[2][1:] == ["Team budget", "none", "500", "owner"]
 
