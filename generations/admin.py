@@ -1,13 +1,16 @@
 """Admin: generations, with their credit entries shown beside them."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from credits import export
+from credits.admin import AuditListAdmin, Total
 from credits.models import CreditEntry
 from generations import tasks
 from generations.models import Generation, Status
@@ -25,7 +28,7 @@ class CreditEntryInline(admin.TabularInline[CreditEntry, Generation]):
 
 
 @admin.register(Generation)
-class GenerationAdmin(admin.ModelAdmin[Generation]):
+class GenerationAdmin(AuditListAdmin[Generation]):
     list_display = [
         "created_at",
         "team",
@@ -40,7 +43,16 @@ class GenerationAdmin(admin.ModelAdmin[Generation]):
         "first_create_at",
         "idempotency_key",
     ]
-    list_filter = ["status", "error_code", "team", "aspect_ratio", "duration", "sound"]
+    list_filter = [
+        "status",
+        "error_code",
+        ("team", admin.RelatedOnlyFieldListFilter),
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+        "aspect_ratio",
+        "duration",
+        "sound",
+    ]
     list_select_related = ["team", "created_by"]
     search_fields = ["prompt", "rivya_task_id", "id", "idempotency_key", "created_by__username"]
     date_hierarchy = "created_at"
@@ -49,8 +61,25 @@ class GenerationAdmin(admin.ModelAdmin[Generation]):
     # A generation is evidence of what was asked and spent: shown, not edited.
     readonly_fields = [field.name for field in Generation._meta.get_fields() if field.concrete]
 
+    export_name = "generations"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def totals(self, queryset: QuerySet[Generation]) -> list[Total]:
+        sums = queryset.aggregate(
+            count=Count("pk"),
+            reserved=Sum("reserved_credits", default=0),
+            final=Sum("final_credits", default=0),
+        )
+        return [
+            ("count", _("Generations"), sums["count"]),
+            ("reserved", _("Reserved credits"), sums["reserved"]),
+            ("final", _("Final credits"), sums["final"]),
+        ]
+
+    def export_rows(self, queryset: QuerySet[Generation]) -> Iterator[export.Row]:
+        return export.generation_rows(queryset)
 
     @admin.action(
         description=_("Ask Rivya again (rows that need attention and have no video yet)"),
