@@ -342,6 +342,11 @@ if not 1 <= GALLERY_ZIP_MAX_ITEMS <= 500:
 BALANCE_SNAPSHOT_MINUTES = env_int("BALANCE_SNAPSHOT_MINUTES", 5)
 if not 1 <= BALANCE_SNAPSHOT_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("BALANCE_SNAPSHOT_MINUTES must be a whole number from 1 to 1440.")
+# A reservation with no settlement or refund after this many hours is an anomaly on the
+# reconciliation page (docs/reconciliation.md).
+RECONCILE_UNSETTLED_HOURS = env_int("RECONCILE_UNSETTLED_HOURS", 24)
+if RECONCILE_UNSETTLED_HOURS <= 0:
+    raise ImproperlyConfigured("RECONCILE_UNSETTLED_HOURS must be a positive whole number.")
 
 # --- Security ---------------------------------------------------------------
 # Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from credits import dashboard as credit_audit
 from rivyaweb import views
 from sandbox import urls as sandbox_urls
 
@@ -27,6 +28,13 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("", include("teams.urls")),
+    # The credit audit's own admin pages, ahead of the admin's catch-all.
+    path("admin/credits/dashboard/", credit_audit.dashboard, name="credit_dashboard"),
+    path(
+        "admin/credits/reconciliation/",
+        credit_audit.reconciliation,
+        name="credit_reconciliation",
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     # Only in sandbox mode (no RIVYA_API_KEY); otherwise every /sandbox/ URL is a 404.

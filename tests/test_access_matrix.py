@@ -9,7 +9,8 @@ creator), an ``outsider`` with a team of their own, and an ``anonymous`` visitor
 
 What the statuses mean: 200 a page, 302 done (or sent elsewhere with a message), 403 the
 visitor can see the object but their role does not allow the action, 404 the object does
-not exist for them, ``LOGIN`` a redirect to the login page, 405 a method the route does not
+not exist for them, ``LOGIN`` a redirect to the login page (``ADMIN_LOGIN``: the admin's,
+for the admin pages of ours; none of these visitors is staff), 405 a method the route does not
 take. Details of each action are tested beside the action; this table guards the door.
 """
 
@@ -28,6 +29,7 @@ from tests.test_isolation import SKIPPED_PREFIXES, app_routes
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 LOGIN = "login"
+ADMIN_LOGIN = "admin login"
 VISITORS = ("owner", "admin", "member", "outsider", "anonymous")
 
 
@@ -115,6 +117,9 @@ MATRIX = {
     ),
     # Leaving is each member's own choice; the team's only owner must hand over first.
     "teams/<int:team_id>/leave": row(302, 302, 302, method=POST),
+    # The credit audit's admin pages are for staff only.
+    "admin/credits/dashboard/": everyone(ADMIN_LOGIN),
+    "admin/credits/reconciliation/": everyone(ADMIN_LOGIN),
 }
 
 
@@ -202,4 +207,6 @@ def visit(route: str, spec: dict, visitor: str, roles, world: dict):
     status = response.status_code
     if status == 302 and response["Location"].startswith("/accounts/login/"):
         return LOGIN
+    if status == 302 and response["Location"].startswith("/admin/login/"):
+        return ADMIN_LOGIN
     return status
