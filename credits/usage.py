@@ -97,15 +97,18 @@ def member_usage(membership: Any, month: date | None = None) -> Usage | None:
     )
 
 
-def held_by(field: str, **filters: Any) -> dict[Any, int]:
-    """Open holds grouped by ``field`` (``team_id`` or ``user_id``), in one query."""
+def held_by(*fields: str, **filters: Any) -> dict[Any, int]:
+    """Open holds grouped by ``fields`` in one query: keyed by the value of one field
+    (``"team_id"``), or by the tuple of several (``"team_id", "user_id"``)."""
     rows = (
         Hold.objects.filter(state=Hold.State.OPEN, **filters)
-        .values(field)
+        .values(*fields)
         .annotate(total=Sum("credits"))
         .order_by()
     )
-    return {row[field]: row["total"] or 0 for row in rows}
+    if len(fields) == 1:
+        return {row[fields[0]]: row["total"] or 0 for row in rows}
+    return {tuple(row[field] for field in fields): row["total"] or 0 for row in rows}
 
 
 def spend_by(field: str, month: date, **filters: Any) -> dict[Any, int]:
@@ -119,17 +122,3 @@ def spend_by(field: str, month: date, **filters: Any) -> dict[Any, int]:
         .order_by()
     )
     return {row[field]: -(row["total"] or 0) for row in rows}
-
-
-def held_by(*fields: str, **filters: Any) -> dict[Any, int]:
-    """Open holds grouped by ``fields`` in one query: keyed by the value of one field
-    (``"team_id"``), or by the tuple of several (``"team_id", "user_id"``)."""
-    rows = (
-        Hold.objects.filter(state=Hold.State.OPEN, **filters)
-        .values(*fields)
-        .annotate(total=Sum("credits"))
-        .order_by()
-    )
-    if len(fields) == 1:
-        return {row[fields[0]]: row["total"] or 0 for row in rows}
-    return {tuple(row[field] for field in fields): row["total"] or 0 for row in rows}
