@@ -15,6 +15,7 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from credits import export, ledger
 from credits.models import BalanceSnapshot, BudgetAlert, BudgetEvent, CreditEntry, Hold
@@ -575,6 +576,9 @@ def audited_pages(books, records) -> dict[str, str]:
         pages[f"{name} filtered"] = listing + filtered[name]
         pages[name] = url
         pages[f"{name} history"] = url.replace("/change/", "/history/")
+    pages["dashboard"] = reverse("credit_dashboard")
+    pages["dashboard of march"] = reverse("credit_dashboard") + "?month=2026-03"
+    pages["reconciliation"] = reverse("credit_reconciliation")
     pages["ledger csv"] = LEDGER + "export.csv?kind__exact=reserve"
     pages["generations csv"] = GENERATIONS + "export.csv"
     return pages
@@ -613,7 +617,14 @@ def test_an_auditor_sees_every_audit_page_without_a_control_to_change_anything(
         assert not any(control in content(response) for control in EDIT_CONTROLS), name
         assert 'name="action"' not in response.text, name
     index = client.get("/admin/").text
-    for listing in (LEDGER, GENERATIONS, "/admin/teams/team/", "/admin/credits/hold/"):
+    for listing in (
+        LEDGER,
+        GENERATIONS,
+        "/admin/teams/team/",
+        "/admin/credits/hold/",
+        reverse("credit_dashboard"),
+        reverse("credit_reconciliation"),
+    ):
         assert f'href="{listing}"' in index, listing
     generations = client.get(GENERATIONS).text
     assert "ask_rivya_again" not in generations
