@@ -129,12 +129,14 @@ class Chart:
     width: int
     height: int
     baseline: float
-    top: int  # the largest spend of a day (the scale's top)
+    top: int  # the largest spend of a day, drawn at the line ``headroom`` from the top
+    headroom: int
     bars: list[Bar]
     ticks: list[Tick]
 
 
-CHART_WIDTH, CHART_HEIGHT, LABELS = 720, 200, 20
+# The drawing's size, the strip under the bars for the day numbers, the room above them.
+CHART_WIDTH, CHART_HEIGHT, LABELS, HEADROOM = 720, 200, 20, 14
 
 
 def chart(days: list[audit.Day]) -> Chart:
@@ -143,8 +145,8 @@ def chart(days: list[audit.Day]) -> Chart:
     top = max([0, *(day.spent for day in days)])
     bottom = min([0, *(day.spent for day in days)])
     span = (top - bottom) or 1
-    plot = CHART_HEIGHT - LABELS
-    baseline = plot * top / span
+    plot = CHART_HEIGHT - LABELS - HEADROOM
+    baseline = HEADROOM + plot * top / span
     step = CHART_WIDTH / max(len(days), 1)
     bars = []
     for index, day in enumerate(days):
@@ -156,7 +158,7 @@ def chart(days: list[audit.Day]) -> Chart:
         for index, day in enumerate(days)
         if day.day.day == 1 or day.day.day % 5 == 0
     ]
-    return Chart(CHART_WIDTH, CHART_HEIGHT, baseline, top, bars, ticks)
+    return Chart(CHART_WIDTH, CHART_HEIGHT, baseline, top, HEADROOM, bars, ticks)
 
 
 # --- Reconciliation ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -24,6 +24,7 @@ from credits import audit, ledger, usage
 from credits.models import BudgetEvent, CreditEntry, Hold
 from generations.models import Generation, Status
 from teams.models import Membership, Team
+from tests.credits.test_audit_admin import CSP_WATCH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "vietnam")]
 
@@ -375,6 +376,14 @@ def test_staff_with_the_view_permission_see_the_pages(url, client, viewer, march
     assert client.post(url).status_code == 405
 
 
+def test_credit_auditors_see_the_pages(client, django_user_model, march):
+    auditor = django_user_model.objects.create_user("audrey", is_staff=True)
+    auditor.groups.add(Group.objects.get(name="Credit auditors"))
+    client.force_login(auditor)
+    for url in PAGES:
+        assert client.get(url, **EN).status_code == 200, url
+
+
 def test_the_admin_index_links_to_both_pages_for_those_who_may_see_them(
     client, viewer, django_user_model
 ):
@@ -386,3 +395,46 @@ def test_the_admin_index_links_to_both_pages_for_those_who_may_see_them(
     clerk = django_user_model.objects.create_user("clerk", is_staff=True)
     client.force_login(clerk)
     assert DASHBOARD not in client.get("/admin/", **EN).text
+
+
+# --- In a browser ----------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_pages_draw_their_chart_and_highlight_a_drift_under_the_csp(
+    page, live_server, settings, staff, march, language, tmp_path
+):
+    from credits import snapshots
+
+    before = snapshots.record(10_000)
+    ledger.adjust(amount=-5, reason="test", made_by=staff, team=march.studio)
+    drifted = snapshots.record(10_000)  # the ledger moved by -5, Rivya did not
+    client = Client()
+    client.force_login(staff)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    page.add_init_script(CSP_WATCH)
+    page.set_extra_http_headers({"Accept-Language": language})
+    page.set_viewport_size({"width": 1366, "height": 768})
+
+    page.goto(f"{live_server.url}{DASHBOARD}?month=2026-03")
+    bars = page.locator("#day-chart rect.bar")
+    assert bars.count() == 31
+    first = bars.nth(0).bounding_box()
+    assert first["height"] > 50  # the month's tallest day, drawn at the chart's scale
+    # The stylesheet is applied: bars take the admin's colour, not SVG's default black.
+    assert bars.nth(0).evaluate("bar => getComputedStyle(bar).fill") != "rgb(0, 0, 0)"
+    page.screenshot(path=tmp_path / f"dashboard-{language}.png", full_page=True)
+
+    page.goto(f"{live_server.url}{RECONCILIATION}?first={before.pk}&last={drifted.pk}")
+    highlighted = page.locator("tr.difference.nonzero td")
+    assert highlighted.inner_text() == "5"
+    plain = page.locator("#reconciliation tr").first.locator("td")
+    colour = "element => getComputedStyle(element).backgroundColor"
+    assert highlighted.evaluate(colour) != plain.evaluate(colour)
+    page.screenshot(path=tmp_path / f"reconciliation-{language}.png", full_page=True)
+    assert page.evaluate("window.__cspViolations") == []
