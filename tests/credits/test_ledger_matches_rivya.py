@@ -2,13 +2,14 @@
 with a real worker and the poller, between two balance snapshots."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 from django.test import Client
 
-from credits import ledger
+from credits import audit, ledger
 from credits.models import BalanceSnapshot, CreditEntry
 from generations import tasks
 from generations.models import Status
@@ -38,7 +39,22 @@ def wallet() -> int:
 
 def difference(first: BalanceSnapshot, last: BalanceSnapshot) -> int:
     """Rivya's change between two snapshots minus the ledger's movement between them."""
-    return (last.credits - first.credits) - (last.ledger_total - first.ledger_total)
+    return audit.reconcile(first, last).difference
+
+
+def page_difference(client: Client, first: BalanceSnapshot, last: BalanceSnapshot) -> str:
+    """The difference as the reconciliation page shows it, in English."""
+    page = client.get(
+        "/admin/credits/reconciliation/",
+        {"first": first.pk, "last": last.pk},
+        headers={"accept-language": "en"},
+    )
+    assert page.status_code == 200
+    found = re.search(
+        r'<tr class="([^"]*)">\s*<th[^>]*>Difference</th>\s*<td[^>]*>(.*?)</td>', page.text
+    )
+    assert found, page.text
+    return f"{found[1]}: {found[2]}"
 
 
 def submit_all(add_generation, *rows: dict) -> list:
@@ -67,16 +83,21 @@ def superuser(django_user_model):
     return django_user_model.objects.create_superuser("root", "root@example.com", "pw-1234-root")
 
 
-def top_up(superuser, credits: int) -> None:
-    """Credits added to the sandbox's wallet on its control page, as Rivya's billing would."""
+@pytest.fixture
+def staff_client(superuser):
     client = Client()
     client.force_login(superuser)
+    return client
+
+
+def top_up(client: Client, credits: int) -> None:
+    """Credits added to the sandbox's wallet on its control page, as Rivya's billing would."""
     response = client.post("/sandbox/control/", {"form": "topup", "credits": credits})
     assert response.status_code == 302
 
 
 def test_after_a_mixed_run_the_ledger_moves_exactly_as_the_wallet(
-    add_generation, settings, superuser, live_server
+    add_generation, settings, superuser, staff_client, live_server
 ):
     settings.SANDBOX_PRICES = PRICES
     before = wallet()
@@ -134,20 +155,26 @@ def test_after_a_mixed_run_the_ledger_moves_exactly_as_the_wallet(
     assert wallet() - before == last.credits - first.credits == -charged
     assert last.ledger_total - first.ledger_total == -charged
     assert difference(first, last) == 0
+    assert audit.reconcile(first, last).entries_total == -charged
+    assert page_difference(staff_client, first, last) == "difference: 0"
     # Every task the sandbox made is one reserve entry, and the other way round.
     tasks_made = set(sandbox_models.Generation.objects.values_list("id", flat=True))
     reserved = CreditEntry.objects.filter(kind="reserve").values_list("rivya_task_id", flat=True)
     assert sorted(reserved) == sorted(tasks_made) and len(tasks_made) == 8
 
     # A top-up Rivya's billing made, not yet explained in the ledger: the drift shows.
-    top_up(superuser, 500)
+    top_up(staff_client, 500)
     drifted = snapshot()
     assert difference(last, drifted) == difference(first, drifted) == 500
+    assert (
+        page_difference(staff_client, first, drifted) == "difference nonzero: <strong>500</strong>"
+    )
 
     # Staff record it as an adjustment: explained, the difference is zero again.
     ledger.adjust(amount=500, reason="Top-up of 500 credits bought in Rivya", made_by=superuser)
     explained = snapshot()
     assert difference(last, explained) == difference(first, explained) == 0
+    assert page_difference(staff_client, first, explained) == "difference: 0"
     total = CreditEntry.objects.aggregate(total=Sum("amount"))["total"]
     assert explained.ledger_total == total == -charged + 500
 
