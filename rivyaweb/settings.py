@@ -348,6 +348,31 @@ RECONCILE_UNSETTLED_HOURS = env_int("RECONCILE_UNSETTLED_HOURS", 24)
 if RECONCILE_UNSETTLED_HOURS <= 0:
     raise ImproperlyConfigured("RECONCILE_UNSETTLED_HOURS must be a positive whole number.")
 
+# --- Budgets ----------------------------------------------------------------
+# Videos one person may ask for per minute, across all their teams: a limit no one clicking
+# ever meets, which stops a runaway script (docs/budgets.md).
+SUBMISSIONS_PER_MINUTE = env_int("SUBMISSIONS_PER_MINUTE", 30)
+if SUBMISSIONS_PER_MINUTE < 1:
+    raise ImproperlyConfigured("SUBMISSIONS_PER_MINUTE must be a positive whole number.")
+# Shares of a budget or cap (in percent) at which the team's owners are emailed, once a month.
+try:
+    BUDGET_ALERT_PERCENTS = sorted(
+        {int(p) for p in env_list("BUDGET_ALERT_PERCENTS", ["50", "80", "100"])}
+    )
+except ValueError:
+    raise ImproperlyConfigured("BUDGET_ALERT_PERCENTS must be whole numbers (50,80,100).") from None
+if not all(1 <= percent <= 1000 for percent in BUDGET_ALERT_PERCENTS):
+    raise ImproperlyConfigured("BUDGET_ALERT_PERCENTS must be whole numbers from 1 to 1000.")
+# The site's address as people reach it, for links in emails sent without a request (the
+# budget alerts). By default the first public host name over https, or the local run.
+_public_hosts = [host for host in ALLOWED_HOSTS if host not in LOCAL_HOSTS and "*" not in host]
+SITE_URL = env_str(
+    "SITE_URL",
+    f"https://{_public_hosts[0].lstrip('.')}" if _public_hosts else "http://127.0.0.1:8000",
+).rstrip("/")
+if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured("SITE_URL must be an http:// or https:// URL with a host.")
+
 # --- Security ---------------------------------------------------------------
 # Presigned playback URLs (video, and the poster, an image) point at the S3 endpoint,
 # which may be plain http locally.
