@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from credits import budgets
 from credits.models import CreditEntry, Hold
 
 Kind = CreditEntry.Kind
@@ -16,7 +17,8 @@ def record(generation: Any, kind: str, amount: int, note: str = "") -> bool:
 
     ``generation`` is a ``generations.Generation`` (its ``pk``, ``team_id``,
     ``created_by_id`` and ``rivya_task_id`` are read). A reservation turns the
-    submission's budget hold into spend. Returns whether an entry was added.
+    submission's budget hold into spend, and may cross a budget alert's threshold (Rivya
+    may reserve more than was held). Returns whether an entry was added.
     """
     if kind == Kind.ADJUSTMENT:
         raise ValueError("Adjustments are made by staff with adjust().")
@@ -34,6 +36,8 @@ def record(generation: Any, kind: str, amount: int, note: str = "") -> bool:
         )
         if kind == Kind.RESERVE:
             end_hold(generation.pk, Hold.State.CONVERTED)
+            if created:
+                budgets.check_alerts(generation.team_id, generation.created_by_id)
     return created
 
 

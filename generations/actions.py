@@ -6,11 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from generations import tasks
+from credits import budgets
+from generations import catalog, tasks
 from generations.forms import REFERENCE_MAX_BYTES, ReferenceImage, decode_reference
 from generations.models import (
     ENQUEUED,
@@ -27,6 +30,16 @@ logger = logging.getLogger(__name__)
 # Identical inputs from the same user within this window are one request (two tabs,
 # a resubmit after Back with a fresh page).
 DUPLICATE_WINDOW = timedelta(seconds=10)
+# What SUBMISSIONS_PER_MINUTE counts over.
+RATE_WINDOW = timedelta(minutes=1)
+
+
+class TooManySubmissions(ValidationError):
+    """More videos asked for in the last minute than ``SUBMISSIONS_PER_MINUTE`` allows."""
+
+
+# Why a valid form can still create nothing; the form shows the message.
+REFUSALS = (budgets.BudgetRefused, TooManySubmissions)
 
 
 def create_generation(
@@ -41,9 +54,13 @@ def create_generation(
 
     ``data`` holds ``prompt``, ``duration``, ``sound``, ``aspect_ratio`` and optionally
     ``form_token``. Returns ``(generation, created)``: an existing row and ``False`` when
-    the same form was already used, or identical inputs arrived moments ago.
+    the same form was already used, or identical inputs arrived moments ago. Raises one of
+    ``REFUSALS`` (and creates nothing, keeps no file) when the user asked for too many
+    videos this minute, or the expected price does not fit the team's budget or the
+    member's cap; otherwise that price is held until Rivya reserves (``credits.budgets``).
     """
     form_token = data.get("form_token")
+    price = catalog.expected_price(team, data["duration"], data["sound"])
     generation = Generation(
         team=team,
         created_by=user,
@@ -66,12 +83,15 @@ def create_generation(
         generation.reference_image.save(reference.name, ContentFile(reference.content), save=False)
     try:
         with transaction.atomic():
-            # Serialises submissions of one team, so two parallel requests see each other.
-            Team.objects.select_for_update().filter(pk=team.pk).first()
+            # Serialises submissions of one team, so two parallel requests see each other
+            # (``budgets.hold`` explains the lock's strength).
+            Team.objects.select_for_update(no_key=True).filter(pk=team.pk).first()
             existing = _duplicate_of(team, user, data, reference, retry_of)
             if existing is None:
+                _refuse_if_too_many(user)
                 generation.lease_until = timezone.now() + REDRIVE_GRACE
                 generation.save(force_insert=True)
+                budgets.hold(team=team, user=user, price=price, generation_id=generation.pk)
                 generation_id = str(generation.pk)
                 transaction.on_commit(lambda: tasks.submit.enqueue(generation_id))
     except IntegrityError:
@@ -88,6 +108,19 @@ def create_generation(
         return existing, False
     logger.info("generation %s created by user %s", generation.pk, user.pk)
     return generation, True
+
+
+def _refuse_if_too_many(user: Any) -> None:
+    """Counted in the database inside the submission's transaction, so every process and
+    thread sees the same number (exact within a team, whose row lock serialises them)."""
+    limit = settings.SUBMISSIONS_PER_MINUTE
+    since = timezone.now() - RATE_WINDOW
+    if Generation.objects.filter(created_by=user, created_at__gte=since).count() >= limit:
+        raise TooManySubmissions(
+            _("You asked for %(limit)s videos in the last minute; wait a moment and try again."),
+            code="rate_limited",
+            params={"limit": limit},
+        )
 
 
 def _discard_reference(generation: Generation) -> None:

@@ -26,6 +26,9 @@ REFRESH_THROTTLE_SECONDS = 60
 MAX_AGE = timedelta(hours=6)
 # How far back team_prices() looks for what each duration and sound combination cost.
 PRICE_HISTORY_ROWS = 200
+# What a video is expected to cost when neither the team's history nor the catalog knows:
+# above Kling 2.6's base price, so a budget is never overspent on a guess.
+FALLBACK_PRICE = 100
 
 
 def model_cost(model_id: str) -> int | None:
@@ -52,6 +55,24 @@ def team_prices(team: Team) -> dict[tuple[int, bool], int]:
         if credits is not None:  # excluded by the filter; this tells the type checker
             prices.setdefault((duration, sound), credits)
     return prices
+
+
+def expected_price(
+    team: Team, duration: int, sound: bool, prices: dict[tuple[int, bool], int] | None = None
+) -> int:
+    """What a video of ``duration`` seconds with or without ``sound`` is expected to cost:
+    what Rivya last reserved for the same choice in this team, else the catalog's base
+    price, else ``FALLBACK_PRICE``. The budget hold and the form both use this.
+
+    ``prices`` is ``team_prices(team)`` when the caller already has it.
+    """
+    if prices is None:
+        prices = team_prices(team)
+    known = prices.get((duration, sound))
+    if known is not None:
+        return known
+    base = model_cost(Generation._meta.get_field("model").get_default())
+    return base if base is not None else FALLBACK_PRICE
 
 
 def refresh_if_stale() -> bool:

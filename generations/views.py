@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
+from credits import usage
 from generations import actions, catalog
 from generations.accounts import current_team, generations_for_user, get_generation_for_user
 from generations.forms import (
@@ -41,7 +42,7 @@ from generations.forms import (
 )
 from generations.models import IN_FLIGHT, Generation
 from rivyaweb.ranges import S3ObjectSource, ranged_file_response, ranged_response
-from teams.models import Team
+from teams.models import Membership, Team
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -117,7 +118,11 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = GenerationForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
-            return _create(request, team, form)
+            try:
+                return _create(request, team, form)
+            except actions.REFUSALS as refusal:
+                # Nothing was created: the form says why and keeps what was entered.
+                form.add_error(None, refusal)
         form.keep_reference()
     else:
         form = GenerationForm(user=request.user, initial=_remix_initial(request))
@@ -163,30 +168,66 @@ def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
 
 
 def _form_context(form: GenerationForm, team: Team) -> dict[str, Any]:
+    prices = catalog.team_prices(team)
     return {
         "form": form,
         "cost": catalog.model_cost(Generation._meta.get_field("model").get_default()),
-        "price_hints": _price_hints(form, team),
+        "price_hints": _price_hints(form, prices),
+        "budget": _budget(form, team, prices),
         "reference_max_mb": REFERENCE_MAX_BYTES // 1_000_000,
     }
 
 
-def _price_hints(form: GenerationForm, team: Team) -> list[dict[str, Any]]:
-    """One hint per (duration, sound) the team has paid for; the form's choice is shown."""
+def _choice(form: GenerationForm) -> tuple[int, bool]:
+    """The (duration, sound) the form shows as chosen."""
     try:
         duration = int(form["duration"].value())
     except (TypeError, ValueError):  # a tampered value: the form's default is shown
         duration = int(form.fields["duration"].initial)
-    sound = bool(form["sound"].value())
+    return duration, bool(form["sound"].value())
+
+
+def _price_hints(form: GenerationForm, prices: dict[tuple[int, bool], int]) -> list[dict[str, Any]]:
+    """One hint per (duration, sound) the team has paid for; the form's choice is shown."""
+    chosen = _choice(form)
     return [
         {
             "duration": hint_duration,
             "sound": hint_sound,
             "credits": credits,
-            "shown": (hint_duration, hint_sound) == (duration, sound),
+            "shown": (hint_duration, hint_sound) == chosen,
         }
-        for (hint_duration, hint_sound), credits in sorted(catalog.team_prices(team).items())
+        for (hint_duration, hint_sound), credits in sorted(prices.items())
     ]
+
+
+def _budget(
+    form: GenerationForm, team: Team, prices: dict[tuple[int, bool], int]
+) -> dict[str, Any] | None:
+    """What is left this month of the team's budget and the member's cap, and what each
+    choice is expected to cost (the form's choice shown); None when no limit applies."""
+    membership = Membership.objects.filter(team_id=team.pk, user_id=form.user.pk).first()
+    team_left = usage.team_usage(team)
+    member_left = usage.member_usage(membership) if membership is not None else None
+    if team_left is None and member_left is None:
+        return None
+    limits = [each for each in (team_left, member_left) if each is not None]
+    chosen = _choice(form)
+    expected = []
+    durations: Any = form.fields["duration"]
+    for duration, _label in durations.choices:
+        for sound in (False, True):
+            credits = catalog.expected_price(team, int(duration), sound, prices)
+            expected.append(
+                {
+                    "duration": duration,
+                    "sound": sound,
+                    "credits": credits,
+                    "fits": all(each.allows(credits) for each in limits),
+                    "shown": (int(duration), sound) == chosen,
+                }
+            )
+    return {"team": team_left, "member": member_left, "prices": expected}
 
 
 def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpResponse:
@@ -240,6 +281,9 @@ def generation_retry(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
         return redirect("home")
     try:
         generation, created = actions.retry_generation(original, request.user)
+    except actions.REFUSALS as refusal:
+        messages.error(request, " ".join(refusal.messages))
+        return redirect("home")
     except (ValidationError, ValueError, OSError):
         messages.error(request, _("The reference image of this video can no longer be read."))
         return redirect("home")

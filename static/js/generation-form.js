@@ -57,12 +57,13 @@
     }
   });
 
-  // Show what the team last paid for the chosen duration and sound, if it has paid for it.
+  // Show what the team last paid for the chosen duration and sound, if it has paid for it,
+  // and (under a budget) what the choice is expected to cost.
   function showPriceHint(form) {
     var duration = form.querySelector('input[name="duration"]:checked');
     var sound = form.querySelector('input[name="sound"]');
     var wanted = (duration ? duration.value : "5") + "/" + (sound && sound.checked ? "on" : "off");
-    form.querySelectorAll(".price-hint").forEach(function (hint) {
+    form.querySelectorAll(".price-hint, .expected-price").forEach(function (hint) {
       hint.hidden = hint.getAttribute("data-duration") + "/" + hint.getAttribute("data-sound") !== wanted;
     });
   }

@@ -10,7 +10,9 @@ also tidies up: it queues a refresh of Rivya's model catalog (the prices the for
 when it is empty or stale, deletes staged reference images whose form tokens have expired
 (``prune_uploads``), the stored files of videos deleted longer ago than ``DELETE_GRACE_DAYS``
 (``purge_deleted``) and finished task results older than 14 days
-(``prune_db_task_results``). All are safe to run from any number of pollers at once.
+(``prune_db_task_results``), and sweeps budget holds: releases those of generations that
+have ended and records the start of a budget month (``credits.budgets.sweep``). All are
+safe to run from any number of pollers at once.
 
 Once at start and then every minute, it also checks whether a balance snapshot is due
 (``BALANCE_SNAPSHOT_MINUTES``) and queues ``snapshot_balance`` for the worker when it is.
@@ -28,7 +30,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from credits import budgets
 from generations import actions, catalog, forms, poller, tasks
+from generations.models import TERMINAL
 
 logger = logging.getLogger("rivyaweb.poller")
 
@@ -134,7 +138,7 @@ class Command(BaseCommand):
 
     def housekeeping(self) -> None:
         """Refresh the catalog if stale; delete expired staged images, the files of videos
-        deleted past their grace period and old task results.
+        deleted past their grace period and old task results; sweep budget holds.
 
         Errors are logged, not raised: polling must go on whatever happens here.
         """
@@ -147,6 +151,7 @@ class Command(BaseCommand):
             purged = actions.purge_deleted()
             if purged:
                 logger.info("Housekeeping removed the files of %d deleted video(s).", purged)
+            budgets.sweep(TERMINAL)
             call_command(
                 "prune_db_task_results",
                 queue_name="*",
