@@ -240,8 +240,9 @@ def test_the_sweep_releases_holds_of_ended_rows_and_keeps_those_waiting_for_staf
         ask(owner_client, prompt=prompt)
     rows = {g.prompt: g for g in Generation.objects.all()}
     # Rows that reached their state without ``finish`` (an older process, a manual fix).
-    Generation.objects.filter(pk=rows["Ended"].pk).update(status=Status.FAILED)
-    Generation.objects.filter(pk=rows["Attention"].pk).update(status=Status.ATTENTION)
+    rows["Ended"].move(Status.REJECTED)
+    rows["Attention"].move(Status.SUBMITTING)
+    rows["Attention"].move(Status.ATTENTION)
 
     assert budgets.sweep(TERMINAL) == 1
 
@@ -291,7 +292,7 @@ def test_the_poller_housekeeping_sweeps(owner_client, team, monkeypatch):
 
     set_budget(team, 1000)
     ask(owner_client)
-    Generation.objects.update(status=Status.FAILED)
+    Generation.objects.get().move(Status.REJECTED)  # ended without releasing its hold
 
     def stop(*args, **kwargs):
         import os
