@@ -23,10 +23,10 @@ from django.contrib.auth import get_user_model
 from django.db import NotSupportedError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
-    BigIntegerField,
     Count,
     Exists,
     F,
+    Field,
     Func,
     OuterRef,
     Q,
@@ -244,17 +244,20 @@ def _totals(groups: Iterable[Group]) -> Totals:
 
 
 class QuarterHour(Func):
-    """The quarter hour (since 1970, UTC) a moment falls in, computed by the database
-    without a per-row call into Python (what ``TruncDate`` costs on SQLite)."""
+    """The quarter hour a moment falls in, for grouping in the database without a call
+    into Python per row (what ``TruncDate`` costs on SQLite). Each database gives its
+    cheapest form: the quarter's start on PostgreSQL (``date_bin``), its number since 1970
+    on SQLite; :func:`quarter_start` reads either."""
 
-    output_field = BigIntegerField()
+    output_field = Field()
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         template = f"(unixepoch(%(expressions)s) / {QUARTER})"
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = f"FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {QUARTER})::bigint"
+        epoch = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+        template = f"date_bin('{QUARTER} seconds', %(expressions)s, {epoch})"
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_sql(
@@ -271,6 +274,13 @@ class QuarterHour(Func):
         return super().as_sql(compiler, connection, function, template, arg_joiner, **extra_context)
 
 
+def quarter_start(quarter: datetime | int) -> datetime:
+    """The aware start of a :class:`QuarterHour` value."""
+    if isinstance(quarter, datetime):
+        return quarter
+    return datetime.fromtimestamp(quarter * QUARTER, UTC)
+
+
 def _days(month: date) -> list[Day]:
     """The teams' spend on each day of the month (in ``TIME_ZONE``), every day listed."""
     start, end = month_bounds(month)
@@ -283,8 +293,7 @@ def _days(month: date) -> list[Day]:
     )
     spent: dict[date, int] = defaultdict(int)
     for row in quarters:
-        moment = datetime.fromtimestamp(row["quarter"] * QUARTER, UTC)
-        spent[timezone.localdate(moment)] -= row["total"] or 0
+        spent[timezone.localdate(quarter_start(row["quarter"]))] -= row["total"] or 0
     count = (end.date() - start.date()).days
     every = (month + timedelta(days=offset) for offset in range(count))
     return [Day(day, spent.get(day, 0)) for day in every]

@@ -205,6 +205,20 @@ def test_spend_per_local_day_covers_every_day_of_the_month(march):
     assert sum(days.values()) == data.totals.tally.spent
 
 
+@pytest.mark.parametrize("zone", ["Asia/Kathmandu", "America/St_Johns", "UTC"])
+def test_days_follow_the_time_zone_to_the_minute(zone, settings, owner, staff):
+    """Kathmandu is UTC+5:45, St John's UTC-2:30 in March (after its DST change on the 8th):
+    local midnight is no whole UTC hour, yet every quarter hour lies inside one local day."""
+    settings.TIME_ZONE = zone
+    local = ZoneInfo(zone)
+    team = Team.objects.create(name="Night shift")
+    for day, hour, minute, credits in [(1, 23, 59, 7), (2, 0, 0, 11), (2, 23, 44, 13)]:
+        moment = datetime(2026, 3, day, hour, minute, 59, 999_000, tzinfo=local)
+        adjustment(moment, -credits, staff, team=team)
+    days = {day.day.day: day.spent for day in audit.dashboard(MARCH).days if day.spent}
+    assert days == {1: 7, 2: 24}
+
+
 def test_totals_count_reservations_refunds_and_adjustments(march):
     totals = audit.dashboard(MARCH).totals
     assert totals.tally.spent == 160  # 140 + 20
