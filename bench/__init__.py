@@ -41,11 +41,12 @@ def measure(
     repeat: int,
     block: float = 0.25,
     before_round: Callable[[], object] | None = None,
+    warmup: int = 3,
 ) -> dict[str, Result]:
     """Time each callable over ``repeat`` rounds; return seconds per call for every round.
 
-    Each callable is first run a few times (warm-up, and to choose how many calls make a
-    block of about ``block`` seconds). The callables then take turns within every round,
+    Each callable is first run ``warmup`` times (warm-up, and to choose how many calls
+    make a block of about ``block`` seconds). The callables then take turns within every round,
     so a slow patch of the machine falls on all of them rather than on one.
     ``before_round`` (untimed) puts back state that the callables use up.
     """
@@ -53,7 +54,7 @@ def measure(
     for name, fn in subjects.items():
         if before_round is not None:
             before_round()
-        numbers[name] = _calibrate(fn, block)
+        numbers[name] = _calibrate(fn, block, warmup)
     samples: dict[str, list[float]] = {name: [] for name in subjects}
     for _ in range(repeat):
         if before_round is not None:
@@ -67,11 +68,11 @@ def measure(
     return {name: Result(name, tuple(values)) for name, values in samples.items()}
 
 
-def _calibrate(fn: Callable[[], object], block: float) -> int:
+def _calibrate(fn: Callable[[], object], block: float, warmup: int) -> int:
     start = time.perf_counter()
-    for _ in range(3):
+    for _ in range(warmup):
         fn()
-    each = (time.perf_counter() - start) / 3
+    each = (time.perf_counter() - start) / warmup
     return max(1, min(10_000, round(block / each)))
 
 

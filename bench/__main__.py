@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-BENCHMARKS = ("cards", "home", "poller", "mirror", "gallery")
+BENCHMARKS = ("cards", "home", "poller", "mirror", "gallery", "ledger")
 
 
 def main(argv: list[str] | None = None) -> int:
