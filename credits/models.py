@@ -44,6 +44,12 @@ class CreditEntryQuerySet(models.QuerySet["CreditEntry"]):
     def _raw_delete(self, using: Any) -> NoReturn:
         _refuse("deleted")
 
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        # An upsert would overwrite entries that exist; plain inserts stay allowed.
+        if kwargs.get("update_conflicts") or (len(args) > 2 and args[2]):
+            _refuse("updated")
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class CreditEntry(models.Model):
     """One change of credits; append-only evidence for audits.
@@ -104,6 +110,8 @@ class CreditEntry(models.Model):
     class Meta:
         # The table keeps the name it had when the ledger lived in the generations app.
         db_table = "generations_creditentry"
+        # Related lookups and Django's internals use the same guarded queryset.
+        base_manager_name = "objects"
         verbose_name = _("credit entry")
         verbose_name_plural = _("credit entries")
         ordering = ["-created_at", "-id"]

@@ -192,13 +192,35 @@ def test_raw_sql_delete_is_refused_by_the_trigger(entry):
 
 
 @postgres_only
-def test_an_upsert_over_an_entry_is_refused_by_the_trigger(entry, spent):
+def test_an_upsert_over_an_entry_is_refused_by_the_trigger(entry):
     # INSERT … ON CONFLICT DO UPDATE changes the existing row: the trigger stops it too.
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
+        raw(
+            "INSERT INTO generations_creditentry "
+            "(id, team_id, user_id, generation_id, kind, amount, rivya_task_id, note, created_at) "
+            "SELECT id, team_id, user_id, generation_id, kind, 0, rivya_task_id, note, created_at "
+            "FROM generations_creditentry WHERE id = %s "
+            "ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount",
+            [entry.pk],
+        )
+    assert unchanged(entry)
+
+
+def test_an_upsert_through_bulk_create_is_refused(entry, spent):
     copy = same_id(entry, spent)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(LedgerIsAppendOnly), transaction.atomic():
         CreditEntry.objects.bulk_create(
             [copy], update_conflicts=True, unique_fields=["id"], update_fields=["amount"]
         )
+    assert unchanged(entry)
+
+
+def test_djangos_base_manager_refuses_changes_too(entry):
+    # What Django uses internally (related objects, refresh) is the same guarded queryset.
+    with pytest.raises(LedgerIsAppendOnly), transaction.atomic():
+        CreditEntry._base_manager.filter(pk=entry.pk).update(amount=0)
+    with pytest.raises(LedgerIsAppendOnly), transaction.atomic():
+        CreditEntry._base_manager.filter(pk=entry.pk).delete()
     assert unchanged(entry)
 
 
