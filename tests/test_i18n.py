@@ -17,7 +17,7 @@ from generations.models import Status
 LOCALE = Path(django_settings.BASE_DIR) / "locale"
 LANGUAGE_CODES = [code for code, _name in django_settings.LANGUAGES]
 # What makemessages reads; the rest of the tree (tests, tools, data) holds no UI strings.
-SOURCE_DIRS = ["generations", "rivyaweb", "sandbox", "teams", "templates"]
+SOURCE_DIRS = ["credits", "generations", "rivyaweb", "sandbox", "teams", "templates"]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\{\s*\w+\s*\}\}")
 
 
