@@ -8,6 +8,7 @@ older than ``MAX_AGE`` is shown while a refresh is queued.
 
 import logging
 from datetime import timedelta
+from types import EllipsisType
 
 from django.core.cache import cache
 from django.db import transaction
@@ -58,20 +59,27 @@ def team_prices(team: Team) -> dict[tuple[int, bool], int]:
 
 
 def expected_price(
-    team: Team, duration: int, sound: bool, prices: dict[tuple[int, bool], int] | None = None
+    team: Team,
+    duration: int,
+    sound: bool,
+    prices: dict[tuple[int, bool], int] | None = None,
+    *,
+    base: int | None | EllipsisType = ...,
 ) -> int:
     """What a video of ``duration`` seconds with or without ``sound`` is expected to cost:
     what Rivya last reserved for the same choice in this team, else the catalog's base
     price, else ``FALLBACK_PRICE``. The budget hold and the form both use this.
 
-    ``prices`` is ``team_prices(team)`` when the caller already has it.
+    ``prices`` is ``team_prices(team)`` and ``base`` the catalog's base price, when the
+    caller already has them (a page pricing every choice reads each once).
     """
     if prices is None:
         prices = team_prices(team)
     known = prices.get((duration, sound))
     if known is not None:
         return known
-    base = model_cost(Generation._meta.get_field("model").get_default())
+    if base is ...:
+        base = model_cost(Generation._meta.get_field("model").get_default())
     return base if base is not None else FALLBACK_PRICE
 
 

@@ -42,6 +42,7 @@ from generations.forms import (
 )
 from generations.models import IN_FLIGHT, Generation
 from rivyaweb.ranges import S3ObjectSource, ranged_file_response, ranged_response
+from teams.access import current_membership
 from teams.models import Membership, Team
 
 
@@ -127,11 +128,13 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     else:
         form = GenerationForm(user=request.user, initial=_remix_initial(request))
     if request.htmx and request.method == "POST":
-        return render(request, "generations/home.html#generation-form", _form_context(form, team))
+        return render(
+            request, "generations/home.html#generation-form", _form_context(request, form, team)
+        )
     version = team_version(team)
     cards = recent_cards(team)
     context = {
-        **_form_context(form, team),
+        **_form_context(request, form, team),
         "cards": cards,
         "poller": poller_context(version, in_flight_ids(cards)),
     }
@@ -167,13 +170,14 @@ def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
     return initial
 
 
-def _form_context(form: GenerationForm, team: Team) -> dict[str, Any]:
+def _form_context(request: HtmxHttpRequest, form: GenerationForm, team: Team) -> dict[str, Any]:
     prices = catalog.team_prices(team)
+    cost = catalog.model_cost(Generation._meta.get_field("model").get_default())
     return {
         "form": form,
-        "cost": catalog.model_cost(Generation._meta.get_field("model").get_default()),
+        "cost": cost,
         "price_hints": _price_hints(form, prices),
-        "budget": _budget(form, team, prices),
+        "budget": _budget(_membership_in(request, team), form, team, prices, cost),
         "reference_max_mb": REFERENCE_MAX_BYTES // 1_000_000,
     }
 
@@ -201,12 +205,23 @@ def _price_hints(form: GenerationForm, prices: dict[tuple[int, bool], int]) -> l
     ]
 
 
+def _membership_in(request: HtmxHttpRequest, team: Team) -> Membership | None:
+    """The user's membership of ``team``: the request's own when it is the current team."""
+    current = current_membership(request)
+    if current.team_id == team.pk:
+        return current
+    return Membership.objects.filter(team_id=team.pk, user_id=current.user_id).first()
+
+
 def _budget(
-    form: GenerationForm, team: Team, prices: dict[tuple[int, bool], int]
+    membership: Membership | None,
+    form: GenerationForm,
+    team: Team,
+    prices: dict[tuple[int, bool], int],
+    base: int | None,
 ) -> dict[str, Any] | None:
     """What is left this month of the team's budget and the member's cap, and what each
     choice is expected to cost (the form's choice shown); None when no limit applies."""
-    membership = Membership.objects.filter(team_id=team.pk, user_id=form.user.pk).first()
     team_left = usage.team_usage(team)
     member_left = usage.member_usage(membership) if membership is not None else None
     if team_left is None and member_left is None:
@@ -217,7 +232,7 @@ def _budget(
     durations: Any = form.fields["duration"]
     for duration, _label in durations.choices:
         for sound in (False, True):
-            credits = catalog.expected_price(team, int(duration), sound, prices)
+            credits = catalog.expected_price(team, int(duration), sound, prices, base=base)
             expected.append(
                 {
                     "duration": duration,
@@ -258,7 +273,7 @@ def _card_inserted(
         parts.append(
             render_to_string(
                 "generations/home.html#generation-form",
-                _form_context(form, team),
+                _form_context(request, form, team),
                 request=request,
             )
         )
