@@ -7,12 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import translation
 
-from rivyaweb.management.commands.serve import child_environment, local_url
+from rivyaweb.management.commands.serve import Command, child_environment, local_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60
@@ -152,6 +154,9 @@ def test_serve_runs_everything_and_stops_cleanly_on_signal(server, signum):
     output = log.read_text()
     assert f"{base}/" in output
     assert "createsuperuser" in output
+    # The banner is for the operator: English, although the site's default language is Vietnamese.
+    assert f"Rivyaweb is running at {base}/" in output
+    assert "Press Ctrl-C to stop." in output
 
 
 def test_serve_stops_everything_when_a_child_dies(server):
@@ -224,3 +229,16 @@ def test_a_real_key_gets_no_sandbox_address(settings, monkeypatch):
 )
 def test_local_url_names_an_address_a_browser_can_open(host, url):
     assert local_url(host, 8000) == url
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_banner_is_in_english_whatever_the_active_language(settings, language):
+    settings.RIVYA_SANDBOX = True
+    out = StringIO()
+    with translation.override(language):
+        Command(stdout=out).print_banner("0.0.0.0", 8123)  # noqa: S104
+    banner = out.getvalue()
+    assert "Rivyaweb is running at http://127.0.0.1:8123/" in banner
+    assert "Admin: http://127.0.0.1:8123/admin/" in banner
+    assert "using the built-in Rivya sandbox" in banner
+    assert "Press Ctrl-C to stop." in banner

@@ -12,6 +12,9 @@ process; it then sends SIGTERM to each child, waits, and kills whatever is left,
 granian's own worker processes included. When a child exits on its own, the others
 are stopped and the command exits non-zero, so a supervisor (Docker, systemd) can
 restart the whole tree.
+
+Everything it prints is for the operator and is in English, whatever LANGUAGE_CODE says
+(like the README and the logs); the site itself still follows each visitor's language.
 """
 
 import contextlib
@@ -32,10 +35,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from django.db import connections
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 logger = logging.getLogger("rivyaweb.serve")
 
@@ -235,6 +237,7 @@ class Command(BaseCommand):
             help="Skip migrations (when a release step applies them once for many replicas).",
         )
 
+    @no_translations
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
         port: int = options["port"]
@@ -252,7 +255,7 @@ class Command(BaseCommand):
             on_started=lambda: self.print_banner(host, port),
         )
         if code:
-            raise CommandError(_("A process stopped unexpectedly; everything was shut down."))
+            raise CommandError("A process stopped unexpectedly; everything was shut down.")
 
     def children(self, options: dict[str, Any]) -> list[Child]:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -295,17 +298,17 @@ class Command(BaseCommand):
     def print_banner(self, host: str, port: int) -> None:
         lines = [
             "",
-            _("Rivyaweb is running at %(url)s") % {"url": local_url(host, port)},
-            _("Admin: %(url)s") % {"url": local_url(host, port, "/admin/")},
+            f"Rivyaweb is running at {local_url(host, port)}",
+            f"Admin: {local_url(host, port, '/admin/')}",
         ]
         if settings.RIVYA_SANDBOX:
             lines.append(
-                _("No RIVYA_API_KEY set: using the built-in Rivya sandbox, controls at %(url)s")
-                % {"url": local_url(host, port, reverse("sandbox:control"))}
+                "No RIVYA_API_KEY set: using the built-in Rivya sandbox, controls at "
+                + local_url(host, port, reverse("sandbox:control"))
             )
         lines += [
-            _("To create a login, run: uv run manage.py createsuperuser"),
-            _("Press Ctrl-C to stop."),
+            "To create a login, run: uv run manage.py createsuperuser",
+            "Press Ctrl-C to stop.",
             "",
         ]
         self.stdout.write("\n".join(lines))
