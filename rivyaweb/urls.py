@@ -11,6 +11,7 @@ FORM_METHODS = ["get", "post", "head", "options"]
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(http_method_names=FORM_METHODS),

@@ -50,6 +50,7 @@ POST = "POST"
 MATRIX = {
     # Public pages and the door.
     "healthz": everyone(200),
+    "favicon.ico": everyone(200),
     "accounts/login/": row(200, outsider=200, anonymous=200),
     # Logging out lands on the login page, whoever asks.
     "accounts/logout/": everyone(LOGIN, method=POST),

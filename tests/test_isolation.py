@@ -53,6 +53,7 @@ class Route:
 # until it is added here.
 MATRIX: dict[str, Route] = {
     "healthz": Route("public"),
+    "favicon.ico": Route("public"),
     "accounts/login/": Route("public"),
     "accounts/logout/": Route("auth", ("POST",)),
     "accounts/password/": Route("login"),
