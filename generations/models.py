@@ -908,6 +908,12 @@ class Generation(models.Model):
         end = self.finished_at or timezone.now()
         return end - self.created_at
 
+    def video_length(self) -> timedelta:
+        """How long the video plays: measured on the mirrored file, else the length asked for."""
+        if self.video_duration is not None and self.video_duration > 0:
+            return timedelta(seconds=round(self.video_duration))
+        return timedelta(seconds=self.duration)
+
     # --- Deleting ------------------------------------------------------------------------------
 
     @property

@@ -151,13 +151,70 @@ def test_an_unconfirmed_create_says_since_when(owner_client, add_generation):
     assert "Retry</button>" not in card
 
 
-def test_elapsed_time_is_rendered_by_the_server(owner_client, add_generation):
+def card_time(card: str) -> re.Match[str]:
+    match = re.search(r'<time class="card-time ([a-z-]+)"([^>]*)>([^<]*)</time>', card)
+    assert match, card
+    return match
+
+
+def test_a_card_in_flight_says_how_long_since_the_request(owner_client, add_generation):
+    generation = add_generation(
+        status=Status.PROCESSING, created_at=timezone.now() - timedelta(seconds=65)
+    )
+    kind, attributes, text = card_time(card_html(home(owner_client), generation)).groups()
+    assert kind == "elapsed"
+    assert re.fullmatch(r"1:0[56] elapsed", text)
+    # The script ticks it with the same translated words, numbers only changing.
+    assert 'data-label="{time} elapsed"' in attributes
+    assert "data-started=" in attributes
+    assert re.search(r'datetime="PT6[56]S"', attributes)
+
+
+def test_elapsed_time_is_labelled_in_vietnamese(owner_client, add_generation):
+    generation = add_generation(
+        status=Status.QUEUED, created_at=timezone.now() - timedelta(seconds=13)
+    )
+    page = owner_client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    _kind, attributes, text = card_time(card_html(page, generation)).groups()
+    assert re.fullmatch(r"đã chờ 0:1[34]", text)
+    assert 'data-label="đã chờ {time}"' in attributes
+
+
+@pytest.mark.parametrize(
+    ("measured", "asked", "shown", "iso"),
+    [
+        (7.6, 5, "0:08 long", "PT8S"),  # measured on the mirrored file
+        (None, 10, "0:10 long", "PT10S"),  # not measured: the length asked for
+        (0.0, 5, "0:05 long", "PT5S"),
+    ],
+)
+def test_a_ready_card_shows_the_videos_length(
+    owner_client, add_generation, measured, asked, shown, iso
+):
     start = timezone.now() - timedelta(minutes=5)
     generation = add_generation(
-        status=Status.READY, created_at=start, finished_at=start + timedelta(seconds=65)
+        status=Status.READY,
+        created_at=start,
+        finished_at=start + timedelta(seconds=65),
+        duration=asked,
+        video_duration=measured,
     )
-    card = card_html(home(owner_client), generation)
-    assert re.search(r'<time class="elapsed"[^>]*data-finished="[^"]+">1:05</time>', card)
+    kind, attributes, text = card_time(card_html(home(owner_client), generation)).groups()
+    assert (kind, text) == ("video-length", shown)
+    assert f'datetime="{iso}"' in attributes
+    assert "data-started" not in attributes  # nothing for the script to tick
+    assert 'title="Length of the video"' in attributes
+
+
+def test_a_failed_card_says_how_long_it_took(owner_client, add_generation):
+    start = timezone.now() - timedelta(minutes=5)
+    generation = add_generation(
+        status=Status.FAILED, created_at=start, finished_at=start + timedelta(seconds=65)
+    )
+    kind, attributes, text = card_time(card_html(home(owner_client), generation)).groups()
+    assert (kind, text) == ("elapsed", "after 1:05")
+    assert "data-started" not in attributes
+    assert 'datetime="PT65S"' in attributes
 
 
 def test_prompts_are_escaped_on_cards(owner_client, add_generation):
@@ -321,6 +378,10 @@ def test_card_appears_and_updates_without_a_reload(live_server, page, owner, pas
     assert generation.aspect_ratio == "9:16"
     assert generation.reference_image
     expect(page.locator("#id_prompt")).to_have_value("")  # a fresh form
+    # The in-flight card's time ticks (the script runs under the CSP) and keeps its label.
+    expect(page.locator(f"#gen-{generation.pk} time.elapsed")).to_have_text(
+        re.compile(r"^(0:0[1-9] elapsed|đã chờ 0:0[1-9])$"), timeout=5_000
+    )
 
     generation.move(Status.REJECTED, error_code="insufficient_credits")
     card = page.locator(f"#gen-{generation.pk}")

@@ -18,3 +18,11 @@ def clock(value: timedelta | None) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{seconds:02d}"
     return f"{minutes}:{seconds:02d}"
+
+
+@register.filter
+def iso_duration(value: timedelta | None) -> str:
+    """A duration for a ``<time datetime>`` attribute: ``PT73S``."""
+    if value is None:
+        return ""
+    return f"PT{max(0, int(value.total_seconds()))}S"

@@ -1,4 +1,4 @@
-// Live cards: elapsed times tick every second, the page's one poller pauses while the tab
+// Live cards: in-flight cards' elapsed times tick every second, the page's one poller pauses while the tab
 // is hidden and asks at once when it becomes visible again, and a card that becomes ready
 // or failed is announced to screen readers (#card-announcer, a polite live region).
 (function () {
@@ -13,11 +13,17 @@
     return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
   }
 
+  // An in-flight card's <time> carries its translated label ("{time} elapsed"); a finished
+  // card's has no data-started and keeps the text the server wrote.
   function tick() {
     var now = Date.now();
-    document.querySelectorAll("time.elapsed[data-started]:not([data-finished])").forEach(function (el) {
+    document.querySelectorAll("time.elapsed[data-started]").forEach(function (el) {
       var started = Date.parse(el.getAttribute("data-started"));
-      if (!isNaN(started)) el.textContent = format((now - started) / 1000);
+      if (isNaN(started)) return;
+      var seconds = Math.max(0, Math.floor((now - started) / 1000));
+      var label = el.getAttribute("data-label") || "{time}";
+      el.textContent = label.replace("{time}", format(seconds));
+      el.setAttribute("datetime", "PT" + seconds + "S");
     });
   }
   setInterval(tick, 1000);
