@@ -305,6 +305,10 @@ class GenerationForm(forms.Form):
     reference_clear = forms.BooleanField(
         label=_("Remove the image"), required=False, widget=forms.CheckboxInput
     )
+    # After a video is made, whether the fresh form keeps the prompt (the options always stay).
+    keep_prompt = forms.BooleanField(
+        label=_("Keep the prompt after making a video"), required=False, initial=True
+    )
     # One rendered form makes at most one generation.
     form_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
@@ -401,6 +405,20 @@ class GenerationForm(forms.Form):
         if token and staged_reference_info(token, self.user) is not None:
             return str(token)
         return ""
+
+    def next_initial(self) -> dict[str, Any]:
+        """What the fresh form shown after this (valid) one made a video starts with: the
+        same duration, sound and aspect ratio, the keep-prompt choice, and the prompt if kept."""
+        keep = bool(self.cleaned_data.get("keep_prompt"))
+        initial: dict[str, Any] = {
+            "duration": self.cleaned_data["duration"],
+            "sound": self.cleaned_data["sound"],
+            "aspect_ratio": str(self.cleaned_data["aspect_ratio"]),
+            "keep_prompt": keep,
+        }
+        if keep:
+            initial["prompt"] = self.cleaned_data["prompt"]
+        return initial
 
     def generation_data(self) -> dict[str, Any]:
         """The cleaned inputs as ``create_generation`` takes them."""

@@ -126,7 +126,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
                 form.add_error(None, refusal)
         form.keep_reference()
     else:
-        form = GenerationForm(user=request.user, initial=_remix_initial(request))
+        initial = _remix_initial(request) or _kept_initial(request)
+        form = GenerationForm(user=request.user, initial=initial)
     if request.htmx and request.method == "POST":
         return render(
             request, "generations/home.html#generation-form", _form_context(request, form, team)
@@ -139,6 +140,20 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "poller": poller_context(version, in_flight_ids(cards)),
     }
     return render(request, "generations/home.html", context)
+
+
+# The session key that carries a made video's choices across the redirect of a plain POST.
+KEPT_CHOICES = "generation_form_kept"
+KEPT_KEYS = frozenset({"prompt", "duration", "sound", "aspect_ratio", "keep_prompt"})
+
+
+def _kept_initial(request: HtmxHttpRequest) -> dict[str, Any]:
+    """The choices of the video just made (plain POST), read once; a value that does not fit
+    the form is simply left out (the form checks whatever is sent anyway)."""
+    kept = request.session.pop(KEPT_CHOICES, None)
+    if not isinstance(kept, dict):
+        return {}
+    return {key: value for key, value in kept.items() if key in KEPT_KEYS}
 
 
 def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
@@ -255,21 +270,28 @@ def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpR
     if not created:
         messages.info(request, _("This video was already requested; here is its card."))
     if not request.htmx:
+        request.session[KEPT_CHOICES] = form.next_initial()
         return redirect(f"{reverse('home')}#gen-{generation.pk}")
     if not created:
         # The card may be in another tab only: show the page as it is now.
+        request.session[KEPT_CHOICES] = form.next_initial()
         return HttpResponseClientRedirect(reverse("home"))
-    return _card_inserted(request, team, generation, fresh_form=True)
+    return _card_inserted(request, team, generation, fresh_form=form)
 
 
 def _card_inserted(
-    request: HtmxHttpRequest, team: Team, generation: Generation, *, fresh_form: bool
+    request: HtmxHttpRequest,
+    team: Team,
+    generation: Generation,
+    *,
+    fresh_form: GenerationForm | None,
 ) -> HttpResponse:
-    """The htmx answer that puts a new card on top of the list (and resets the form)."""
+    """The htmx answer that puts a new card on top of the list and, after ``fresh_form``
+    made it, a fresh form keeping that form's choices (and a new form token)."""
     since = parse_version(request.POST.get("since"))
     parts: list[str] = []
-    if fresh_form:
-        form = GenerationForm(user=request.user)
+    if fresh_form is not None:
+        form = GenerationForm(user=request.user, initial=fresh_form.next_initial())
         parts.append(
             render_to_string(
                 "generations/home.html#generation-form",
@@ -306,7 +328,7 @@ def generation_retry(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
         return redirect(f"{reverse('home')}#gen-{generation.pk}")
     if not created:
         return HttpResponseClientRedirect(reverse("home"))
-    return _card_inserted(request, original.team, generation, fresh_form=False)
+    return _card_inserted(request, original.team, generation, fresh_form=None)
 
 
 @login_required

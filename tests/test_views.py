@@ -504,3 +504,84 @@ def test_a_resubmit_after_back_makes_no_second_generation_even_much_later(owner_
         response = post_home(owner_client, data)
     assert response.status_code == 302
     assert Generation.objects.count() == 1
+
+
+CHOSEN = {"prompt": "A red kite over rice fields", "duration": "10", "sound": "on"}
+
+
+def checked(page: str, name: str) -> list[str]:
+    """The values of the checked inputs called ``name`` in a rendered form."""
+    found = []
+    for tag in re.findall(rf'<input[^>]*name="{name}"[^>]*>', page):
+        if " checked" in tag:
+            value = re.search(r'value="([^"]*)"', tag)
+            found.append(value.group(1) if value else "on")
+    return found
+
+
+def prompt_of(page: str) -> str:
+    match = re.search(r'<textarea[^>]*name="prompt"[^>]*>(.*?)</textarea>', page, re.S)
+    assert match
+    return match.group(1).strip()
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_htmx_fresh_form_keeps_the_choices_and_the_prompt_by_choice(owner_client, keep):
+    data = {**CHOSEN, "aspect_ratio": "16:9", "form_token": str(uuid.uuid4())}
+    if keep:
+        data["keep_prompt"] = "on"
+    page = html(post_home(owner_client, data, HTTP_HX_REQUEST="true"))
+    assert Generation.objects.count() == 1
+    assert checked(page, "duration") == ["10"]
+    assert checked(page, "sound") == ["on"]
+    assert checked(page, "aspect_ratio") == ["16:9"]
+    assert checked(page, "keep_prompt") == (["on"] if keep else [])
+    assert prompt_of(page) == (CHOSEN["prompt"] if keep else "")
+    assert data["form_token"] not in page  # a new token per form
+    assert re.search(r'name="form_token" value="[0-9a-f-]{36}"', page)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_plain_post_fresh_form_keeps_the_choices_and_the_prompt_by_choice(owner_client, keep):
+    data = {**CHOSEN, "aspect_ratio": "9:16", "form_token": str(uuid.uuid4())}
+    if keep:
+        data["keep_prompt"] = "on"
+    response = post_home(owner_client, data)
+    assert response.status_code == 302
+    page = html(owner_client.get(reverse("home"), **EN))
+    assert checked(page, "duration") == ["10"]
+    assert checked(page, "sound") == ["on"]
+    assert checked(page, "aspect_ratio") == ["9:16"]
+    assert checked(page, "keep_prompt") == (["on"] if keep else [])
+    assert prompt_of(page) == (CHOSEN["prompt"] if keep else "")
+    assert data["form_token"] not in page
+    # Read once: the next visit shows the form's defaults again.
+    later = html(owner_client.get(reverse("home"), **EN))
+    assert checked(later, "duration") == ["5"]
+    assert checked(later, "keep_prompt") == ["on"]
+    assert prompt_of(later) == ""
+
+
+def test_the_kept_form_makes_a_second_video_with_a_new_token(owner_client):
+    first = {**CHOSEN, "aspect_ratio": "1:1", "keep_prompt": "on"}
+    page = html(post_home(owner_client, first, HTTP_HX_REQUEST="true"))
+    token = re.search(r'name="form_token" value="([0-9a-f-]{36})"', page)
+    assert token
+    second = {**first, "prompt": "A blue kite at dusk", "form_token": token.group(1)}
+    post_home(owner_client, second, HTTP_HX_REQUEST="true")
+    post_home(owner_client, second, HTTP_HX_REQUEST="true")  # the same form again
+    made = list(Generation.objects.order_by("created_at"))
+    assert [g.prompt for g in made] == [CHOSEN["prompt"], "A blue kite at dusk"]
+    assert {(g.duration, g.sound, g.aspect_ratio) for g in made} == {(10, True, "1:1")}
+
+
+def test_a_tampered_kept_choice_in_the_session_is_ignored(owner_client):
+    session = owner_client.session
+    session["generation_form_kept"] = {"duration": "99", "evil": "x", "sound": "maybe"}
+    session.save()
+    response = owner_client.get(reverse("home"), **EN)
+    assert response.status_code == 200
+    session = owner_client.session
+    session["generation_form_kept"] = "not a dict"
+    session.save()
+    assert owner_client.get(reverse("home"), **EN).status_code == 200

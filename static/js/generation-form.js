@@ -13,14 +13,70 @@
     counter.classList.toggle("over", length > limit);
   }
 
+  // The first bytes of each image type the server accepts (it still decides).
+  function isAcceptedImage(bytes) {
+    function startsWith(signature, offset) {
+      for (var i = 0; i < signature.length; i++) {
+        if (bytes[offset + i] !== signature[i]) return false;
+      }
+      return true;
+    }
+    var riff = [0x52, 0x49, 0x46, 0x46];
+    var webp = [0x57, 0x45, 0x42, 0x50];
+    return (
+      startsWith([0xff, 0xd8, 0xff], 0) ||
+      startsWith([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 0) ||
+      (startsWith(riff, 0) && startsWith(webp, 8))
+    );
+  }
+
+  // A file of the wrong type or size is taken out of the field (nothing else is touched),
+  // and the message the page carries for it is shown.
+  function checkReference(input) {
+    var field = input.closest(".field");
+    var file = input.files && input.files[0];
+    if (!field) return;
+    var tooLarge = field.querySelector("[data-reference-too-large]");
+    var badType = field.querySelector("[data-reference-bad-type]");
+    if (tooLarge) tooLarge.hidden = true;
+    if (badType) badType.hidden = true;
+    if (!file) {
+      showPreview(input);
+      return;
+    }
+    var refuse = function (message) {
+      input.value = "";
+      if (message) message.hidden = false;
+      showPreview(input);
+    };
+    var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10);
+    if (file.size > maxBytes) {
+      refuse(tooLarge);
+      return;
+    }
+    input.dataset.checking = "true";
+    file.slice(0, 12).arrayBuffer().then(
+      function (buffer) {
+        delete input.dataset.checking;
+        if (input.files[0] !== file) return; // another file was chosen meanwhile
+        if (isAcceptedImage(new Uint8Array(buffer))) {
+          showPreview(input);
+        } else {
+          refuse(badType);
+        }
+      },
+      function () {
+        delete input.dataset.checking;
+        if (input.files[0] === file) refuse(badType);
+      }
+    );
+  }
+
   function showPreview(input) {
     var field = input.closest(".field");
     if (!field) return;
     var figure = field.querySelector(".reference-preview");
-    var tooLarge = field.querySelector("[data-reference-too-large]");
     var file = input.files && input.files[0];
-    var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10);
-    if (tooLarge) tooLarge.hidden = !(file && file.size > maxBytes);
     if (!figure) return;
     var image = figure.querySelector("img");
     if (image.dataset.objectUrl) {
@@ -74,9 +130,47 @@
     var form = target.closest("#generation-form");
     if (!form) return;
     if (target.type === "file") {
-      showPreview(target);
+      checkReference(target);
     } else if (target.name === "duration" || target.name === "sound") {
       showPriceHint(form);
     }
+  });
+
+  // Whether the form may be sent now: not while a request of it is in flight, nor while
+  // its image is still being checked.
+  function canSend(form) {
+    if (form.classList.contains("htmx-request") || form.dataset.sending === "true") return false;
+    if (form.querySelector("input[type=file][data-checking]")) return false;
+    var button = form.querySelector("button[type=submit]");
+    return !(button && button.disabled);
+  }
+
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      if (!(form instanceof HTMLFormElement) || form.id !== "generation-form") return;
+      if (!canSend(form)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        return;
+      }
+      // A plain POST leaves the page; htmx swaps a new form in (or clears the class below).
+      if (!form.hasAttribute("hx-post") || !window.htmx) form.dataset.sending = "true";
+    },
+    true
+  );
+
+  // Ctrl+Enter (⌘+Enter on a Mac) anywhere in the form sends it, the way the button does.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var form = target.closest("#generation-form");
+    if (!form) return;
+    event.preventDefault();
+    if (event.repeat || !canSend(form)) return;
+    var button = form.querySelector("button[type=submit]");
+    form.requestSubmit(button || undefined);
   });
 })();
