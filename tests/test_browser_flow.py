@@ -157,8 +157,11 @@ def reference_png(tmp_path) -> Path:
 
 @pytest.fixture
 def not_an_image(tmp_path) -> Path:
+    """Starts with PNG's signature, so the browser's first-bytes check lets it through, but is
+    no image: only the server can refuse it (a file refused in the browser is in
+    test_browser_iterate.py)."""
     path = tmp_path / "notes.png"
-    path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
     return path
 
 
