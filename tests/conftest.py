@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.s3", "tests.fixtures"]
+pytest_plugins = ["tests.s3", "tests.fixtures", "tests.browser"]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses
 # to run there unless told it is safe (the live_server thread has its own connection).

@@ -11,21 +11,15 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from generations.models import Favourite, Generation, ShareLink, Status
+from tests.browser import assert_no_problems, sign_in
 from tests.fixtures import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PROMPT = "Một con diều đỏ bay trên ruộng lúa lúc bình minh"
 
+
 # Installed before any page script: every CSP violation.
-WATCH_CSP = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (event) {
-  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
-});
-"""
-
-
 @pytest.fixture
 def video(add_ready_video, mp4_bytes):
     """A ready video with a real MP4, a poster and a reference image."""
@@ -40,25 +34,12 @@ def video(add_ready_video, mp4_bytes):
 
 
 @pytest.fixture
-def detail_page(page, live_server, owner, password, video):
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.add_init_script(WATCH_CSP)
-    page.set_extra_http_headers({"Accept-Language": "en"})
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.fill("#id_username", owner.get_username())
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
+def detail_page(watched, live_server, owner, password, video):
+    page = watched
+    sign_in(page, live_server.url, owner.get_username(), password)
     page.goto(f"{live_server.url}{video.get_absolute_url()}")
-    page.problems = problems
     yield page
-    assert page.evaluate("window.__cspViolations") == []
-    assert problems == []
+    assert_no_problems(page)
 
 
 def test_favourite_share_revoke_in_a_fresh_browser(detail_page, browser, live_server, video):

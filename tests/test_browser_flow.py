@@ -13,19 +13,16 @@ import os
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 
-from generations import catalog, poller
 from generations.models import Generation, Status
 from sandbox import models as sandbox_models
-from tests.fixtures import drain, image_bytes, paid
+from tests.browser import assert_no_problems
+from tests.fixtures import image_bytes, paid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,16 +33,6 @@ READY_TIMEOUT_MS = 60_000
 VIDEO_PATH = re.compile(r"/generations/[0-9a-f-]{36}/video")
 REFERENCE_PNG = image_bytes(size=(320, 180), color=(200, 40, 40))
 
-# Installed before any page script: every CSP violation, whatever its source.
-WATCH_CSP = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (event) {
-  var target = event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 160) : "";
-  window.__cspViolations.push([
-    event.violatedDirective, event.blockedURI, event.sourceFile, event.lineNumber, target,
-  ].join(" "));
-});
-"""
 
 # Records each data-status a card shows, in order, however the card is swapped in.
 RECORD_STATUSES = """
@@ -90,62 +77,6 @@ async (video) => {
   };
 }
 """
-
-
-@pytest.fixture
-def background(sandbox, settings) -> Iterator[None]:
-    """A worker and the poller running as ``serve`` runs them, until the test ends."""
-    settings.SANDBOX_QUEUED_SECONDS = 0.5
-    settings.SANDBOX_PROCESSING_SECONDS = 0.5
-    # The price list, fetched from the sandbox as a running server has long done.
-    catalog.refresh_catalog.call()
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            while not stop.is_set():
-                drain()
-                poller.poll_due()
-                stop.wait(0.3)
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=loop, name="background-work", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=60)
-    assert not thread.is_alive(), "the background thread did not stop"
-    assert not errors, errors
-
-
-@pytest.fixture
-def watched(page):
-    """The page, with its console errors, page errors and CSP violations collected."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console {message.type}: {message.text}")
-            if message.type in {"error", "warning"} or "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.add_init_script(WATCH_CSP)
-    page.problems = problems
-    return page
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    """Where screenshots go: SCREENSHOT_DIR when set (to look at them), else a temporary dir."""
-    path = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture
@@ -255,12 +186,6 @@ def assert_reference_reached_the_files_api() -> None:
     assert remote.reference_file.mime_type == "image/png"
     assert remote.reference_file.size_bytes == len(REFERENCE_PNG)
     assert sandbox_models.File.objects.count() == 1
-
-
-def assert_no_problems(page) -> None:
-    violations = page.evaluate("window.__cspViolations")
-    assert violations == [], violations
-    assert page.problems == [], page.problems
 
 
 def deployed_csp(env: dict[str, str]) -> dict[str, list[str]]:

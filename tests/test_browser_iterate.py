@@ -1,12 +1,10 @@
 """Iterating in real Chromium: the form keeps the choices after a video is made, Ctrl+Enter
 sends it, and a file that is not an accepted image is refused before anything is sent."""
 
-import re
-
 import pytest
-from django.urls import reverse
 
 from generations.models import Generation
+from tests.browser import assert_no_problems, sign_in
 from tests.fixtures import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,32 +17,12 @@ GIF = (
     b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 
-WATCH_CSP = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (event) {
-  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
-});
-"""
-
 
 @pytest.fixture
-def home_page(page, live_server, owner, password):
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.add_init_script(WATCH_CSP)
-    page.set_extra_http_headers({"Accept-Language": "en"})
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.fill("#id_username", owner.get_username())
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
-    yield page
-    assert page.evaluate("window.__cspViolations") == []
-    assert problems == []
+def home_page(watched, live_server, owner, password):
+    sign_in(watched, live_server.url, owner.get_username(), password)
+    yield watched
+    assert_no_problems(watched)
 
 
 def test_choices_are_kept_and_ctrl_enter_sends_the_second_video(home_page):

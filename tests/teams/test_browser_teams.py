@@ -2,8 +2,6 @@
 browser of their own, signs up through it and lands in A's team, then makes a team of their
 own and switches between the two with the header's switcher (no JavaScript needed)."""
 
-import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +11,7 @@ from playwright.sync_api import expect
 
 from generations.models import Generation, Status
 from teams.models import Invitation, Membership, Team
-from tests.test_browser_flow import WATCH_CSP
+from tests.browser import WATCH_CSP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,13 +42,6 @@ def fill_signup(page, username: str, email: str, password: str) -> None:
     page.fill("#id_password1", password)
     page.fill("#id_password2", password)
     page.click("main button[type=submit]")
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    path = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def test_two_people_sign_up_team_up_and_switch_teams(
