@@ -31,6 +31,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from credits import usage
+from credits.models import BalanceSnapshot
 from generations import actions, catalog
 from generations.accounts import current_team, generations_for_user, get_generation_for_user
 from generations.forms import (
@@ -186,13 +187,13 @@ def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
 
 
 def _form_context(request: HtmxHttpRequest, form: GenerationForm, team: Team) -> dict[str, Any]:
-    prices = catalog.team_prices(team)
-    cost = catalog.model_cost(Generation._meta.get_field("model").get_default())
+    membership = _membership_in(request, team)
+    limits = _limits(membership, team)
     return {
         "form": form,
-        "cost": cost,
-        "price_hints": _price_hints(form, prices),
-        "budget": _budget(_membership_in(request, team), form, team, prices, cost),
+        "prices": _expected_prices(form, team, limits),
+        "budget": limits,
+        "balance": _balance(request, membership),
         "reference_max_mb": REFERENCE_MAX_BYTES // 1_000_000,
     }
 
@@ -206,20 +207,6 @@ def _choice(form: GenerationForm) -> tuple[int, bool]:
     return duration, bool(form["sound"].value())
 
 
-def _price_hints(form: GenerationForm, prices: dict[tuple[int, bool], int]) -> list[dict[str, Any]]:
-    """One hint per (duration, sound) the team has paid for; the form's choice is shown."""
-    chosen = _choice(form)
-    return [
-        {
-            "duration": hint_duration,
-            "sound": hint_sound,
-            "credits": credits,
-            "shown": (hint_duration, hint_sound) == chosen,
-        }
-        for (hint_duration, hint_sound), credits in sorted(prices.items())
-    ]
-
-
 def _membership_in(request: HtmxHttpRequest, team: Team) -> Membership | None:
     """The user's membership of ``team``: the request's own when it is the current team."""
     current = current_membership(request)
@@ -228,36 +215,56 @@ def _membership_in(request: HtmxHttpRequest, team: Team) -> Membership | None:
     return Membership.objects.filter(team_id=team.pk, user_id=current.user_id).first()
 
 
-def _budget(
-    membership: Membership | None,
-    form: GenerationForm,
-    team: Team,
-    prices: dict[tuple[int, bool], int],
-    base: int | None,
-) -> dict[str, Any] | None:
-    """What is left this month of the team's budget and the member's cap, and what each
-    choice is expected to cost (the form's choice shown); None when no limit applies."""
+def _limits(membership: Membership | None, team: Team) -> dict[str, Any] | None:
+    """What is left this month of the team's budget and the member's cap; None when no
+    limit applies."""
     team_left = usage.team_usage(team)
     member_left = usage.member_usage(membership) if membership is not None else None
     if team_left is None and member_left is None:
         return None
-    limits = [each for each in (team_left, member_left) if each is not None]
+    return {"team": team_left, "member": member_left}
+
+
+def _expected_prices(
+    form: GenerationForm, team: Team, limits: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """What each choice of duration and sound is expected to cost, and where that comes
+    from: what Rivya last reserved for it in this team ("team"), else the catalogue's base
+    price ("catalog"), else not known (None). Every choice is on the page, the form's own
+    shown, so the script switches between them without asking the server.
+
+    ``fits`` says whether the budget hold of that choice fits what is left (None without
+    limits); the hold falls back to a safe guess when the price is not known.
+    """
+    prices = catalog.team_prices(team)
+    base = catalog.model_cost(Generation._meta.get_field("model").get_default())
+    applying = [each for each in (limits or {}).values() if each is not None]
     chosen = _choice(form)
-    expected = []
     durations: Any = form.fields["duration"]
+    expected = []
     for duration, _label in durations.choices:
         for sound in (False, True):
-            credits = catalog.expected_price(team, int(duration), sound, prices, base=base)
+            known = prices.get((int(duration), sound))
+            hold = catalog.expected_price(team, int(duration), sound, prices, base=base)
             expected.append(
                 {
                     "duration": duration,
                     "sound": sound,
-                    "credits": credits,
-                    "fits": all(each.allows(credits) for each in limits),
+                    "credits": known if known is not None else base,
+                    "source": "team" if known is not None else "catalog",
+                    "fits": all(each.allows(hold) for each in applying) if applying else None,
                     "shown": (int(duration), sound) == chosen,
                 }
             )
-    return {"team": team_left, "member": member_left, "prices": expected}
+    return expected
+
+
+def _balance(request: HtmxHttpRequest, membership: Membership | None) -> BalanceSnapshot | None:
+    """Rivya's balance as last read, for the team's owners and admins (and staff) only."""
+    manages = membership is not None and membership.is_manager
+    if not (manages or request.user.is_staff):
+        return None
+    return BalanceSnapshot.objects.order_by("-taken_at", "-id").first()
 
 
 def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpResponse:

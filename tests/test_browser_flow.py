@@ -108,7 +108,7 @@ def log_in(page, base_url: str, user, password: str) -> None:
 def fill_form(page, image: Path) -> None:
     from playwright.sync_api import expect
 
-    expect(page.locator("#generation-form .cost")).to_contain_text("from 55 credits")
+    expect(page.locator("#generation-form .cost")).to_contain_text("about 55 credits")
     page.fill("#id_prompt", PROMPT)
     page.locator("label[for=id_duration_0]").click()  # 5 seconds
     page.locator("label[for=id_aspect_ratio_1]").click()  # 16:9
@@ -303,7 +303,7 @@ def test_a_video_is_made_into_s3_and_plays_from_a_presigned_url(
     page.screenshot(path=str(shots / "home-ready-s3.png"), full_page=True)
 
 
-def test_the_price_hint_follows_the_chosen_duration_and_sound(
+def test_the_expected_price_follows_the_chosen_duration_and_sound(
     live_server, watched, owner, team, password
 ):
     from playwright.sync_api import expect
@@ -313,17 +313,20 @@ def test_the_price_hint_follows_the_chosen_duration_and_sound(
     paid(team, owner, duration=10, sound=True, credits=110, status=Status.FAILED)
     page = watched
     log_in(page, live_server.url, owner, password)
-    short_silent = page.locator('.price-hint[data-duration="5"][data-sound="off"]')
-    long_with_sound = page.locator('.price-hint[data-duration="10"][data-sound="on"]')
+    price = '.expected-price[data-duration="{}"][data-sound="{}"]'
+    short_silent = page.locator(price.format(5, "off"))
+    long_with_sound = page.locator(price.format(10, "on"))
     expect(short_silent).to_be_visible()
     expect(long_with_sound).to_be_hidden()
 
     page.locator("label[for=id_duration_1]").click()  # 10 seconds
     page.check("#id_sound")
     expect(long_with_sound).to_be_visible()
-    expect(long_with_sound).to_contain_text("110 credits")
+    expect(long_with_sound).to_contain_text("about 110 credits")
     expect(short_silent).to_be_hidden()
 
-    page.uncheck("#id_sound")  # 10 s without sound: never paid for, so no hint
-    expect(page.locator(".price-hint:visible")).to_have_count(0)
+    page.uncheck("#id_sound")  # 10 s without sound: never paid for, so not from history
+    expect(page.locator(".expected-price:visible")).to_have_count(1)
+    expect(page.locator(price.format(10, "off"))).to_be_visible()
+    expect(page.locator(price.format(10, "off"))).not_to_contain_text("your team")
     assert_no_problems(page)

@@ -43,7 +43,7 @@ def error_after(page: str, field_id: str, message: str) -> bool:
     """Whether ``message`` appears inside the block of the field ``field_id``."""
     start = page.index(f'id="{field_id}"')
     end = page.find('class="field', start)
-    end = page.find('<p class="cost"', start) if end == -1 else end
+    end = page.find('class="cost"', start) if end == -1 else end
     return message in page[start:end]
 
 
@@ -69,35 +69,55 @@ def test_home_shows_the_form_with_its_fixed_labels(owner_client):
     assert 'src="/static/js/generation-form.js"' in page
 
 
-def test_cost_comes_from_the_catalog(owner_client):
+def expected_prices(page):
+    """Each choice's price line: ((duration, sound), shown, text)."""
+    lines = re.findall(
+        r'<p class="expected-price[^"]*" data-duration="(\d+)" data-sound="(on|off)"([^>]*)>'
+        r"(.*?)</p>",
+        page,
+        re.S,
+    )
+    return [
+        ((duration, sound), "hidden" not in attrs, " ".join(re.sub("<[^>]+>", "", text).split()))
+        for duration, sound, attrs, text in lines
+    ]
+
+
+def test_the_price_comes_from_the_catalog_without_history(owner_client):
     CatalogEntry.objects.create(model_id="kling-2-6", base_credits=77, fetched_at=timezone.now())
+    lines = expected_prices(html(owner_client.get(reverse("home"), **EN)))
+    assert len(lines) == 4  # every duration, with and without sound
+    assert [shown for _choice, shown, _text in lines] == [True, False, False, False]
+    assert lines[0][2] == (
+        "This video: about 77 credits (Rivya's list price; Rivya reserves the exact amount "
+        "when it accepts the video)"
+    )
     page = html(owner_client.get(reverse("home"), **EN))
-    assert "Cost: from 77 credits" in page
+    assert "Cost: from" not in page and "price-hint" not in page
 
 
-def price_hints(page):
-    return re.findall(r'<span class="price-hint"([^>]*)>\s*(.*?)\s*</span>', page, re.S)
-
-
-def test_the_form_shows_what_the_team_last_paid_for_each_choice(
+def test_the_form_prices_each_choice_from_what_the_team_last_paid(
     owner_client, owner, team, outsider, outsider_team
 ):
+    CatalogEntry.objects.create(model_id="kling-2-6", base_credits=55, fetched_at=timezone.now())
     paid(team, owner, duration=10, sound=True, credits=140, minutes_ago=30)
     paid(team, owner, duration=10, sound=True, credits=110, minutes_ago=5)
-    paid(team, owner, duration=5, sound=False, credits=55, minutes_ago=10)
+    paid(team, owner, duration=5, sound=False, credits=60, minutes_ago=10)
     paid(outsider_team, outsider, duration=5, sound=True, credits=999)
 
-    hints = price_hints(html(owner_client.get(reverse("home"), **EN)))
+    lines = {
+        choice: text
+        for choice, _shown, text in expected_prices(html(owner_client.get(reverse("home"), **EN)))
+    }
 
-    assert [(attrs.split('data-duration="')[1][:2].strip('"'), text) for attrs, text in hints] == [
-        ("5", "Your team's last 5 s video without sound reserved 55 credits."),
-        ("10", "Your team's last 10 s video with sound reserved 110 credits."),
-    ]
-    # The form starts on 5 s without sound: only that hint is visible.
-    assert ["hidden" in attrs for attrs, _ in hints] == [False, True]
+    ours = "(what Rivya last reserved for this choice in your team)"
+    assert lines[("5", "off")] == f"This video: about 60 credits {ours}"
+    assert lines[("10", "on")] == f"This video: about 110 credits {ours}"
+    assert lines[("5", "on")].startswith("This video: about 55 credits (Rivya's list price")
+    assert lines[("10", "off")].startswith("This video: about 55 credits (Rivya's list price")
 
 
-def test_after_a_form_error_the_hint_follows_the_submitted_choice(owner_client, owner, team):
+def test_after_a_form_error_the_price_follows_the_submitted_choice(owner_client, owner, team):
     paid(team, owner, duration=10, sound=True, credits=110)
     page = html(
         owner_client.post(
@@ -106,18 +126,34 @@ def test_after_a_form_error_the_hint_follows_the_submitted_choice(owner_client, 
             **EN,
         )
     )
-    ((attrs, text),) = price_hints(page)
-    assert "hidden" not in attrs and "110 credits" in text
+    [(choice, text)] = [(choice, text) for choice, shown, text in expected_prices(page) if shown]
+    assert choice == ("10", "on")
+    assert "about 110 credits" in text
 
 
-def test_no_history_means_no_hint(owner_client):
-    assert price_hints(html(owner_client.get(reverse("home"), **EN))) == []
+def test_the_rivya_balance_is_for_owners_and_admins(roles, team):
+    from credits import snapshots
+
+    with time_machine.travel(timezone.now() - timedelta(minutes=3), tick=False):
+        snapshots.record(9870)
+    shown = {}
+    for name in ("owner", "admin", "member"):
+        page = html(roles.client(name).get(reverse("home")))
+        line = re.search(r'<p class="rivya-balance" id="rivya-balance">(.*?)</p>', page, re.S)
+        shown[name] = " ".join(line.group(1).split()) if line else None
+    assert shown["owner"] == "Rivya balance: 9,870 credits, 3 minutes ago."
+    assert shown["admin"] == shown["owner"]
+    assert shown["member"] is None
+
+
+def test_without_a_snapshot_no_balance_is_shown(owner_client):
+    assert "rivya-balance" not in html(owner_client.get(reverse("home"), **EN))
 
 
 def test_unknown_cost_queues_a_catalog_refresh(owner_client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         page = html(owner_client.get(reverse("home"), **EN))
-    assert "Cost: not known yet" in page
+    assert "This video: price not known yet (the price list is being fetched)." in page
     assert DBTaskResult.objects.filter(task_path="generations.catalog.refresh_catalog").count() == 1
 
 

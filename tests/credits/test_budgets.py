@@ -170,7 +170,7 @@ def test_the_form_shows_what_is_left_and_what_the_choice_costs(roles, team):
         re.search(r'data-duration="(\d+)" data-sound="(\w+)"', attrs).groups(): (
             "hidden" not in attrs,
             classes.strip(),
-            " ".join(text.split()),
+            " ".join(re.sub("<[^>]+>", "", text).split()),
         )
         for classes, attrs, text in shown
     }
@@ -178,13 +178,13 @@ def test_the_form_shows_what_is_left_and_what_the_choice_costs(roles, team):
     assert by_choice[("5", "off")] == (
         True,  # the form's choice is shown; the others wait for the script
         "over-budget",
-        "This video is expected to cost 55 credits. "
-        "That is more than is left this month: it would be refused.",
+        "This video: about 55 credits (Rivya's list price; Rivya reserves the exact amount "
+        "when it accepts the video) That is more than is left this month: it would be refused.",
     )
     assert by_choice[("10", "on")] == (
         False,
         "over-budget",
-        "This video is expected to cost 120 credits. "
+        "This video: about 120 credits (what Rivya last reserved for this choice in your team) "
         "That is more than is left this month: it would be refused.",
     )
 
@@ -195,13 +195,14 @@ def test_a_choice_that_fits_is_not_flagged(owner_client, team):
     assert "Team budget: 1000 of 1000 credits left this month." in page
     assert "Your monthly cap" not in page
     assert "over-budget" not in page
-    assert page.count("This video is expected to cost 55 credits.") == 4
+    assert page.count("It fits what is left this month.") == 4
 
 
 def test_the_form_says_nothing_of_budgets_when_none_applies(owner_client):
     page = owner_client.get(reverse("home"), **EN).content.decode()
     assert "budget-left" not in page
-    assert "expected to cost" not in page
+    assert "left this month" not in page
+    assert "This video: about 55 credits" in page  # the price is shown all the same
 
 
 # --- The rate limit --------------------------------------------------------------------------
