@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_stubs_ext import StrOrPromise
 
-from teams.models import INVITATION_DAYS, MAX_MONTHLY_CREDITS, Membership, Team
+from teams.models import INVITATION_DAYS, MAX_MONTHLY_CREDITS, Membership, Team, ThemeChoice
 
 # Most uses one invitation link may allow; unlimited is its own choice (an empty field).
 MAX_INVITATION_USES = 1000
@@ -120,3 +120,7 @@ class CapForm(forms.Form):
     """One member's monthly cap. Saved through ``credits.limits``, never by the form."""
 
     monthly_credit_cap = MonthlyCreditsField(_("Monthly cap (credits)"), _("Empty means no cap."))
+
+
+class ThemeForm(forms.Form):
+    theme = forms.ChoiceField(choices=ThemeChoice.Theme)

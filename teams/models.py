@@ -321,3 +321,33 @@ class Invitation(models.Model):
         if self.revoked_at is not None or self.expires_at <= timezone.now():
             return False
         return self.max_uses is None or self.uses < self.max_uses
+
+
+class ThemeChoice(models.Model):
+    """The theme a person chose for the app and the admin; no row means Auto.
+
+    Kept on the server so it follows them to every browser they sign in on; signed-out
+    pages read the same choice from a cookie (``teams.themes``).
+    """
+
+    class Theme(models.TextChoices):
+        AUTO = "auto", _("Auto")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="theme_choice",
+        verbose_name=_("user"),
+    )
+    theme = models.CharField(_("theme"), max_length=8, choices=Theme, default=Theme.AUTO)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("theme choice")
+        verbose_name_plural = _("theme choices")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.theme}"

@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("teams/", views.team_list, name="team_list"),
     path("teams/switch", views.team_switch, name="team_switch"),
+    path("theme", views.theme_set, name="theme_set"),
     path("teams/<int:team_id>/", views.team_detail, name="team_detail"),
     path("teams/<int:team_id>/rename", views.team_rename, name="team_rename"),
     path("teams/<int:team_id>/leave", views.team_leave, name="team_leave"),

@@ -18,7 +18,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,8 +36,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from credits import limits
 from rivyaweb import login_throttle
-from teams import access
-from teams.forms import BudgetForm, CapForm, InvitationForm, RoleForm, SignupForm, TeamForm
+from teams import access, themes
+from teams.forms import (
+    BudgetForm,
+    CapForm,
+    InvitationForm,
+    RoleForm,
+    SignupForm,
+    TeamForm,
+    ThemeForm,
+)
 from teams.models import Invitation, Membership, Team
 
 logger = logging.getLogger(__name__)
@@ -433,12 +447,37 @@ def team_leave(request: HttpRequest, team_id: int) -> HttpResponse:
 def team_switch(request: HttpRequest) -> HttpResponse:
     """Work in another of one's teams (remembered across logins), then go back."""
     access.choose_team(request, request.POST.get("team"))
+    return redirect(_next_page(request))
+
+
+def _next_page(request: HttpRequest) -> str:
+    """The page a header form came from (its ``next`` field), when it is one of ours."""
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = reverse("home")
-    return redirect(target)
+    return target
+
+
+@require_POST
+def theme_set(request: HttpRequest) -> HttpResponse:
+    """Draw the app and the admin in the chosen theme, signed in or not.
+
+    A plain form post goes back to the page it came from; the header's script asks for
+    JSON and switches the page without reloading it.
+    """
+    form = ThemeForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose Auto, Light or Dark."))
+    theme = form.cleaned_data["theme"]
+    response: HttpResponse
+    if request.accepts("application/json") and not request.accepts("text/html"):
+        response = JsonResponse({"theme": theme})
+    else:
+        response = redirect(_next_page(request))
+    themes.remember_theme(request, response, theme)
+    return response
 
 
 # --- Invitations, from the invited side ------------------------------------------------------

@@ -59,6 +59,7 @@ MATRIX: dict[str, Route] = {
     "accounts/password/": Route("login"),
     "accounts/password/done/": Route("login"),
     "i18n/setlang/": Route("public", ("POST",)),
+    "theme": Route("public", ("POST",), data=(("theme", "dark"),)),
     "sandbox/media/<path:name>": Route("public"),
     "sandbox/control/": Route("staff", ("GET", "POST")),
     "": Route("login", ("GET", "POST")),

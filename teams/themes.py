@@ -1,0 +1,49 @@
+"""Which theme a request is drawn in: the person's stored choice, else the theme cookie.
+
+``Auto`` (the default) renders no ``data-theme`` on ``<html>``, so the browser's
+``prefers-color-scheme`` decides; ``light`` and ``dark`` force one (docs/themes.md).
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+from teams.models import ThemeChoice
+
+Theme = ThemeChoice.Theme
+COOKIE_NAME = "theme"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def chosen_theme(request: HttpRequest) -> str:
+    """The request's theme, looked up once per request (one query when signed in)."""
+    cached: str | None = getattr(request, "_chosen_theme", None)
+    if cached is None:
+        cached = _look_up(request)
+        request._chosen_theme = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _look_up(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        stored = ThemeChoice.objects.filter(user=user).values_list("theme", flat=True).first()
+        if stored is not None:
+            return stored
+    cookie = request.COOKIES.get(COOKIE_NAME, "")
+    return cookie if cookie in Theme.values else Theme.AUTO
+
+
+def remember_theme(request: HttpRequest, response: HttpResponseBase, theme: str) -> None:
+    """Store the choice: on the person when signed in, and in the cookie either way (so
+    the login page keeps it after signing out)."""
+    if request.user.is_authenticated:
+        ThemeChoice.objects.update_or_create(user=request.user, defaults={"theme": theme})
+    response.set_cookie(
+        COOKIE_NAME,
+        theme,
+        max_age=COOKIE_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    request._chosen_theme = theme  # type: ignore[attr-defined]
