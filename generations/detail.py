@@ -26,10 +26,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from generations.accounts import get_deleted_generation_for_user, get_generation_for_user
 from generations.forms import ShareLinkForm
-from generations.models import Favourite, Generation
+from generations.models import IN_FLIGHT, Favourite, Generation, outage_of
 from generations.views import (
     HtmxHttpRequest,
     _serve_stored,
+    card_estimates,
     in_flight_ids,
     poller_context,
     version_of,
@@ -57,6 +58,8 @@ def detail_context(
     return {
         "generation": generation,
         "poller": poller_context(version_of(generation.changed_at), in_flight_ids([generation])),
+        "estimates": card_estimates(generation.team_id, [generation]),
+        "outage": outage_of([generation.notice] if generation.status in IN_FLIGHT else []),
         "is_favourite": Favourite.marked(request.user, generation),
         "may_delete": generation.can_delete
         and may_act(request, generation, "delete_others_videos"),

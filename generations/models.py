@@ -85,6 +85,33 @@ NOTICES = {
     "copy_retry": _("The video is made; copying it here failed, retrying…"),
 }
 
+# Notices that say Rivya itself is out of reach, not that one video has trouble: the home
+# page shows them once, as a banner above the cards, most serious first; the cards only
+# say they wait for Rivya.
+OUTAGES = {
+    "access_refused": _(
+        "Rivya refused our access key; an administrator must check it. Your videos keep "
+        "their place and will continue by themselves once it works."
+    ),
+    "unavailable": _(
+        "Rivya is not answering; your videos keep their place and will continue by themselves."
+    ),
+    "rate_limited": _(
+        "Rivya is busy and asks us to slow down; your videos keep their place and will "
+        "continue by themselves."
+    ),
+}
+
+
+def outage_of(notices: Iterable[str]) -> str:
+    """The banner for the most serious outage among ``notices`` (of rows in flight), or ""."""
+    present = set(notices)
+    for notice, words in OUTAGES.items():
+        if notice in present:
+            return str(words)
+    return ""
+
+
 # Why a row ended (or waits for staff), by status and error code; "" is the fallback.
 COPY_PROBLEM = _(
     "The video was made and paid for, but copying it here failed. An administrator can "
@@ -896,6 +923,11 @@ class Generation(models.Model):
             return _("Confirming with Rivya since %(time)s…") % {"time": since}
         notice = NOTICES.get(self.notice)
         return str(notice) if notice else ""
+
+    @property
+    def waits_for_rivya(self) -> bool:
+        """In flight while Rivya is out of reach: the page's banner says why, once."""
+        return self.status in IN_FLIGHT and self.notice in OUTAGES
 
     @property
     def rivya_says(self) -> str:

@@ -32,7 +32,7 @@ from django_htmx.middleware import HtmxDetails
 
 from credits import usage
 from credits.models import BalanceSnapshot
-from generations import actions, catalog
+from generations import actions, catalog, estimates
 from generations.accounts import current_team, generations_for_user, get_generation_for_user
 from generations.forms import (
     REFERENCE_MAX_BYTES,
@@ -41,7 +41,7 @@ from generations.forms import (
     stage_reference,
     staged_reference_info,
 )
-from generations.models import IN_FLIGHT, Generation
+from generations.models import IN_FLIGHT, Generation, outage_of
 from rivyaweb.ranges import S3ObjectSource, ranged_file_response, ranged_response
 from teams.access import current_membership
 from teams.models import Membership, Team
@@ -93,6 +93,19 @@ def render_card(request: HtmxHttpRequest, generation: Generation, **extra: Any) 
     return render_to_string("generations/_card.html", context, request=request)
 
 
+def card_estimates(team_id: Any, generations: list[Generation]) -> estimates.Estimates:
+    """The usual times for the cards, read only when one of them is in flight."""
+    if not in_flight_ids(generations):
+        return {}
+    return estimates.typical_times(team_id)
+
+
+def render_rivya_status(request: HtmxHttpRequest, outage: str) -> str:
+    """The banner above the cards, swapped out of band with the cards' updates."""
+    context = {"outage": outage, "oob": True}
+    return render_to_string("generations/_rivya_status.html", context, request=request)
+
+
 def parse_version(value: str | None) -> int:
     """A client-sent version; anything unreadable counts as 0 (send everything)."""
     try:
@@ -138,6 +151,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         **_form_context(request, form, team),
         "cards": cards,
+        "estimates": card_estimates(team.pk, cards),
+        "outage": outage_of(g.notice for g in cards if g.status in IN_FLIGHT),
         "poller": poller_context(version, in_flight_ids(cards)),
     }
     return render(request, "generations/home.html", context)
@@ -306,7 +321,8 @@ def _card_inserted(
                 request=request,
             )
         )
-    parts.append(render_card(request, generation, insert=True))
+    usual = card_estimates(team.pk, [generation])
+    parts.append(render_card(request, generation, insert=True, estimates=usual))
     parts.append(render_poller(request, since, in_flight_ids(recent_cards(team))))
     return HttpResponse("".join(parts))
 
@@ -360,7 +376,8 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
     # Only the user's own cards still in flight stay polled: an id of another team, or
     # of no row at all, is dropped rather than echoed back forever. Read before the
     # changes, so a card that finishes in between is sent rather than dropped.
-    in_flight = set(visible.filter(status__in=IN_FLIGHT).values_list("pk", flat=True))
+    notices = dict(visible.filter(status__in=IN_FLIGHT).values_list("pk", "notice"))
+    in_flight = set(notices)
     changed = list(
         visible.filter(Q(changed_at__gte=first_unseen) | ~Q(status__in=IN_FLIGHT)).order_by(
             "-created_at"
@@ -372,7 +389,13 @@ def card_updates(request: HtmxHttpRequest) -> HttpResponse:
         return HttpResponse(status=204)
     version = max([since, *(version_of(g.changed_at) for g in changed)])
     still_polled += [str(g.pk) for g in changed if g.status in IN_FLIGHT]
-    parts = [render_card(request, g, oob=True) for g in changed]
+    notices.update({g.pk: g.notice for g in changed})
+    polled = set(still_polled)
+    outage = outage_of(notice for pk, notice in notices.items() if str(pk) in polled)
+    moving = {g.team_id for g in changed if g.status in IN_FLIGHT}
+    usual = {team_id: estimates.typical_times(team_id) for team_id in moving}
+    parts = [render_card(request, g, oob=True, estimates=usual.get(g.team_id)) for g in changed]
+    parts.append(render_rivya_status(request, outage))
     parts.append(render_poller(request, version, still_polled))
     if not still_polled:
         return HttpResponseStopPolling("".join(parts))

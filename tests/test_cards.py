@@ -125,20 +125,186 @@ def test_cards_that_need_attention_explain_and_never_offer_retry(
     assert Generation.objects.count() == 1  # nothing paid twice
 
 
+def test_a_copy_being_retried_says_so_on_its_card(owner_client, add_generation):
+    generation = add_generation(status=Status.SAVING, notice="copy_retry")
+    card = card_html(home(owner_client), generation)
+    assert "copying it here failed, retrying…" in card
+    assert "Retry</button>" not in card
+    assert 'id="rivya-status" class="rivya-status" role="status"></div>' in home(owner_client)
+
+
+def banner(page: str) -> str:
+    match = re.search(r'<div id="rivya-status"[^>]*>(.*?)</div>', page, re.S)
+    assert match, "no Rivya status on the page"
+    return match.group(1)
+
+
 @pytest.mark.parametrize(
-    ("notice", "message"),
+    ("notice", "words"),
     [
-        ("rate_limited", "Rivya is rate limiting us; retrying…"),
-        ("unavailable", "Rivya is not answering right now; retrying…"),
-        ("access_refused", "Rivya refused our access key"),
-        ("copy_retry", "copying it here failed, retrying…"),
+        ("rate_limited", "Rivya is busy and asks us to slow down; your videos keep their place"),
+        ("unavailable", "Rivya is not answering; your videos keep their place"),
+        ("access_refused", "Rivya refused our access key; an administrator must check it."),
     ],
 )
-def test_notices_show_while_retrying(owner_client, add_generation, notice, message):
-    generation = add_generation(status=Status.SUBMITTING, notice=notice)
+def test_rivya_out_of_reach_is_one_banner_not_trouble_on_every_card(
+    owner_client, add_generation, notice, words
+):
+    waiting = [add_generation(status=Status.QUEUED, notice=notice) for _ in range(3)]
+    page = home(owner_client)
+    assert page.count('class="rivya-banner"') == 1
+    assert words in banner(page)
+    for generation in waiting:
+        card = card_html(page, generation)
+        assert "Waiting for Rivya" in card
+        assert "gen-notice" not in card and "retrying" not in card
+        assert "Retry</button>" not in card
+
+
+def test_the_banner_names_the_most_serious_outage(owner_client, add_generation):
+    add_generation(status=Status.QUEUED, notice="rate_limited")
+    add_generation(status=Status.PROCESSING, notice="unavailable")
+    add_generation(status=Status.READY, notice="access_refused")  # finished: not waiting
+    page = home(owner_client)
+    assert "Rivya is not answering" in banner(page)
+    assert "access key" not in banner(page)
+
+
+def test_the_banner_follows_the_cards_updates(owner_client, add_generation):
+    generation = add_generation(status=Status.QUEUED)
+    other = add_generation(status=Status.QUEUED)
+    page = home(owner_client)
+    assert banner(page) == ""
+    since = version_of(Generation.objects.order_by("-changed_at").first().changed_at)
+
+    generation.write(notice="unavailable")
+    response = updates(owner_client, since, generation, other)
+    assert response.status_code == 200
+    status = re.search(r'<div id="rivya-status"[^>]*>', response.content.decode()).group(0)
+    assert 'hx-swap-oob="innerHTML"' in status
+    assert "Rivya is not answering" in banner(response.content.decode())
+    assert "Waiting for Rivya" in card_html(response.content.decode(), generation)
+
+    since = version_of(Generation.objects.get(pk=generation.pk).changed_at)
+    generation.move(Status.PROCESSING, notice="")
+    response = updates(owner_client, since, generation, other)
+    assert banner(response.content.decode()) == ""
+
+
+def test_another_cards_outage_still_shows_when_one_card_changes(owner_client, add_generation):
+    waiting = add_generation(status=Status.QUEUED, notice="rate_limited")
+    moving = add_generation(status=Status.QUEUED)
+    since = max(version_of(waiting.changed_at), version_of(moving.changed_at))
+    moving.move(Status.PROCESSING)
+    page = updates(owner_client, since, waiting, moving).content.decode()
+    assert f'id="gen-{waiting.pk}"' not in page  # unchanged: not sent again
+    assert "Rivya is busy" in banner(page)
+
+
+# --- How long a video usually takes -----------------------------------------------------------
+
+
+def made_in(add_generation, seconds, *, duration=10, sound=True, hours_ago=1, **fields):
+    """A ready video of the owner's team that took ``seconds`` from request to ready."""
+    start = timezone.now() - timedelta(hours=hours_ago)
+    return add_generation(
+        status=Status.READY,
+        duration=duration,
+        sound=sound,
+        created_at=start,
+        finished_at=start + timedelta(seconds=seconds),
+        **fields,
+    )
+
+
+def test_an_in_flight_card_shows_the_teams_usual_time_for_its_choice(
+    owner_client, add_generation, outsider, outsider_team
+):
+    for seconds in (60, 80, 100):
+        made_in(add_generation, seconds)
+    made_in(add_generation, 9, team=outsider_team, user=outsider)  # another team's
+    made_in(add_generation, 30, duration=5, sound=True)  # another choice
+    failed = made_in(add_generation, 2)
+    Generation.objects.filter(pk=failed.pk).update(status=Status.FAILED)
+    running = add_generation(status=Status.PROCESSING, duration=10, sound=True)
+    first_of_its_kind = add_generation(status=Status.PROCESSING, duration=5, sound=False)
+
+    page = home(owner_client)
+
+    card = card_html(page, running)
+    assert re.search(r'<div class="gen-progress has-estimate"[^>]*data-estimate="80"', card)
+    assert "Usually about 1:20" in card
+    unknown = card_html(page, first_of_its_kind)
+    assert 'class="gen-progress"' in unknown  # moves, without claiming how far
+    assert "data-estimate" not in unknown and "Usually about" not in unknown
+
+
+def test_the_usual_time_is_the_median_of_the_latest_twenty(owner_client, add_generation):
+    for _ in range(5):
+        made_in(add_generation, 600, hours_ago=5)  # older: left out
+    for i in range(20):
+        made_in(add_generation, 40 + i, hours_ago=2)
+    running = add_generation(status=Status.QUEUED, duration=10, sound=True)
+    card = card_html(home(owner_client), running)
+    assert 'data-estimate="50"' in card  # median of 40…59 is 49.5, rounded to even
+
+
+def test_finished_cards_carry_no_estimate(owner_client, add_generation):
+    made_in(add_generation, 70)
+    failed = add_generation(status=Status.FAILED, duration=10, sound=True)
+    page = home(owner_client)
+    assert "data-estimate" not in page
+    assert "Usually about" not in card_html(page, failed)
+
+
+def test_updated_cards_carry_the_estimate(owner_client, add_generation):
+    made_in(add_generation, 75)
+    generation = add_generation(status=Status.QUEUED, duration=10, sound=True)
+    since = version_of(generation.changed_at)
+    generation.move(Status.PROCESSING)
+    card = card_html(updates(owner_client, since, generation).content.decode(), generation)
+    assert 'data-estimate="75"' in card
+
+
+def test_estimates_cost_one_query_however_many_cards(owner_client, add_generation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    made_in(add_generation, 75)
+    add_generation(status=Status.PROCESSING, duration=10, sound=True)
+    with CaptureQueriesContext(connection) as one:
+        home(owner_client)
+    for duration, sound in ((5, False), (5, True), (10, False), (10, True), (10, True)):
+        add_generation(status=Status.PROCESSING, duration=duration, sound=sound)
+    with CaptureQueriesContext(connection) as six:
+        home(owner_client)
+    assert len(six.captured_queries) == len(one.captured_queries)
+
+
+def test_a_page_with_nothing_in_flight_does_not_ask_for_estimates(owner_client, add_generation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    made_in(add_generation, 75)
+    with CaptureQueriesContext(connection) as queries:
+        home(owner_client)
+    assert not [q for q in queries.captured_queries if '"finished_at" IS NOT NULL' in q["sql"]]
+
+
+# --- The media box keeps the video's shape ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ratio", "shape"), [("1:1", "ratio-11"), ("16:9", "ratio-169"), ("9:16", "ratio-916")]
+)
+@pytest.mark.parametrize("status", [Status.PENDING, Status.PROCESSING, Status.READY, Status.FAILED])
+def test_every_card_has_a_media_box_of_its_aspect_ratio(
+    owner_client, add_generation, ratio, shape, status
+):
+    generation = add_generation(status=status, aspect_ratio=ratio)
     card = card_html(home(owner_client), generation)
-    assert message in card
-    assert "Retry</button>" not in card
+    assert f'<div class="gen-media {shape}">' in card
+    assert "style=" not in card
 
 
 def test_an_unconfirmed_create_says_since_when(owner_client, add_generation):

@@ -150,7 +150,8 @@ def test_cards_speak_vietnamese(owner_client, add_generation):
     add_generation(status=Status.QUEUED, notice="rate_limited")
     add_generation(status=Status.REJECTED, error_code="insufficient_credits")
     page = owner_client.get(reverse("home")).content.decode()
-    assert "Rivya đang giới hạn tần suất yêu cầu; đang thử lại…" in page
+    assert "Rivya đang bận và đề nghị chúng tôi chậm lại" in page  # the one banner
+    assert "Đang chờ Rivya" in page
     assert "Thất bại" in page
     assert "Không đủ tín dụng cho video này." in page
     assert "Thử lại" in page

@@ -4,6 +4,9 @@ from datetime import timedelta
 
 from django import template
 
+from generations.estimates import Estimates, estimate_for
+from generations.models import Generation
+
 register = template.Library()
 
 
@@ -26,3 +29,15 @@ def iso_duration(value: timedelta | None) -> str:
     if value is None:
         return ""
     return f"PT{max(0, int(value.total_seconds()))}S"
+
+
+@register.filter
+def estimate_in(generation: Generation, estimates: Estimates | None) -> timedelta | None:
+    """``generation|estimate_in:estimates``: how long its choice usually takes, if known."""
+    return estimate_for(generation, estimates)
+
+
+@register.filter
+def seconds(value: timedelta | None) -> int:
+    """A duration in whole seconds, for a data attribute the script reads."""
+    return max(0, int(value.total_seconds())) if value is not None else 0
