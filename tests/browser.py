@@ -1,7 +1,8 @@
 """Shared pieces of the browser tests (real Chromium through Playwright).
 
 - ``watched``: the page, with its console errors and warnings, page errors and CSP violations
-  collected in ``page.problems``; ``assert_no_problems(page)`` checks them.
+  collected in ``page.problems``; ``assert_no_problems(page)`` checks them. ``watch(page)``
+  does the same for a page the test opens itself.
 - ``sign_in(page, base_url, username, password)``: logs in through the login form.
 - ``shots``: where screenshots go (``SCREENSHOT_DIR`` when set, to look at them).
 - ``background``: a real worker and the poller running as ``manage.py serve`` runs them.
@@ -32,6 +33,12 @@ document.addEventListener("securitypolicyviolation", function (event) {
 @pytest.fixture
 def watched(page):
     """The page, with its console errors, page errors and CSP violations collected."""
+    return watch(page)
+
+
+def watch(page):
+    """Collect ``page``'s console errors, page errors and CSP violations in ``page.problems``
+    (for a page of a context of the test's own, such as a signed-out visitor's)."""
     problems: list[str] = []
     page.on(
         "console",
