@@ -64,3 +64,22 @@ def test_without_javascript_the_switch_posts_and_comes_back(browser, live_server
         assert background(page) == DARK_BG
     finally:
         context.close()
+
+
+def test_the_admin_switches_with_the_same_buttons_and_keeps_the_choice(
+    watched, live_server, django_user_model
+):
+    from playwright.sync_api import expect
+
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-admin-1234")
+    page = watched
+    page.emulate_media(color_scheme="light")
+    sign_in(page, live_server.url, "root", "pw-admin-1234", next="/admin/")
+    assert background(page) == "rgb(255, 255, 255)"  # --panel, light
+    page.locator("#user-tools").get_by_role("button", name="Dark theme").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert background(page) == "rgb(23, 26, 33)"  # --panel, dark
+    assert ThemeChoice.objects.get(user=root).theme == "dark"
+    page.goto(f"{live_server.url}/admin/credits/creditentry/")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert_no_problems(page)

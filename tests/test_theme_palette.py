@@ -34,6 +34,9 @@ TEXT_PAIRS = [
     ("accent", "hover-bg"),
     ("accent", "accent-bg"),
     ("on-accent", "accent"),
+    # The admin's grey and delete buttons (static/css/admin-theme.css).
+    ("on-accent", "muted"),
+    ("on-accent", "bad"),
     ("ok", "ok-bg"),
     ("warn", "warn-bg"),
     ("bad", "bad-bg"),
