@@ -11,14 +11,10 @@ from credits.models import BudgetEvent
 from generations.models import Status
 from teams.access import ensure_personal_team
 from teams.models import Membership
-from tests import test_browser_flow as flow
+from tests.browser import assert_no_problems, sign_in
 from tests.fixtures import paid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# The browser flow's fixtures: a page that collects console errors and CSP violations, and
-# where screenshots go.
-watched, shots = flow.watched, flow.shots
 
 
 def test_the_owner_sets_a_budget_and_a_cap_in_the_browser(
@@ -33,7 +29,7 @@ def test_the_owner_sets_a_budget_and_a_cap_in_the_browser(
     video = paid(team, creator, duration=5, sound=False, credits=55, status=Status.QUEUED)
     ledger.record(video, "reserve", -55)
     page = watched
-    flow.log_in(page, live_server.url, owner, password)
+    sign_in(page, live_server.url, owner.get_username(), password)
     page.goto(f"{live_server.url}{team.get_absolute_url()}")
 
     page.fill("#budget-form input[name=monthly_credit_budget]", "200")
@@ -57,4 +53,4 @@ def test_the_owner_sets_a_budget_and_a_cap_in_the_browser(
     assert [e.new_value for e in BudgetEvent.objects.order_by("pk")] == [200, 60]
     # The refused cap answered 400, as it should; nothing else may complain.
     page.problems[:] = [p for p in page.problems if "status of 400" not in p]
-    flow.assert_no_problems(page)
+    assert_no_problems(page)
