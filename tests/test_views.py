@@ -144,6 +144,9 @@ def test_the_rivya_balance_is_for_owners_and_admins(roles, team):
     assert shown["owner"] == "Rivya balance: 9,870 credits, 3 minutes ago."
     assert shown["admin"] == shown["owner"]
     assert shown["member"] is None
+    # Staff see it whatever their role in the team.
+    roles.user("member").__class__.objects.filter(username="member").update(is_staff=True)
+    assert 'id="rivya-balance"' in html(roles.client("member").get(reverse("home")))
 
 
 def test_without_a_snapshot_no_balance_is_shown(owner_client):
