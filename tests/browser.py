@@ -112,3 +112,37 @@ def background(sandbox, settings) -> Iterator[None]:
     thread.join(timeout=60)
     assert not thread.is_alive(), "the background thread did not stop"
     assert not errors, errors
+
+
+@pytest.fixture
+def studio_pages(owner, team, add_generation, add_ready_video, django_user_model) -> dict:
+    """The signed-in pages worth checking at every size and theme, with cards in several
+    states, a second member on the team and a share link; the owner is a superuser, so the
+    admin's credit dashboard is among them. Returns page name → path."""
+    from generations.models import ShareLink, Status
+    from teams.models import Membership
+
+    owner.is_staff = owner.is_superuser = True
+    owner.save()
+    ready = add_ready_video(
+        prompt="Một chiếc thuyền giấy trôi trên phố mưa, ánh đèn vàng phản chiếu mặt nước",
+        aspect_ratio="16:9",
+        video_width=1280,
+        video_height=720,
+    )
+    add_ready_video(prompt="A tall lighthouse at night", aspect_ratio="9:16")
+    add_generation(status=Status.PROCESSING, prompt="A kite over rice fields at dawn")
+    add_generation(status=Status.PENDING, prompt="A lighthouse in the fog", aspect_ratio="9:16")
+    add_generation(status=Status.FAILED, prompt="A cat asleep on a piano", error_code="x")
+    colleague = django_user_model.objects.create_user("colleague", "colleague@example.com", "pw")
+    Membership.objects.create(team=team, user=colleague, role="member")
+    _, token = ShareLink.make(generation=ready, by=owner, days=7, show_prompt=True)
+    return {
+        "home": reverse("home"),
+        "gallery": reverse("gallery"),
+        "detail": reverse("generation_detail", args=[ready.pk]),
+        "team": reverse("team_detail", args=[team.pk]),
+        "share": reverse("shared_page", args=[token]),
+        "password": reverse("password_change"),
+        "dashboard": "/admin/credits/dashboard/",
+    }

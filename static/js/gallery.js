@@ -37,6 +37,10 @@
     video.playsInline = true;
     video.setAttribute("muted", "");
     video.setAttribute("playsinline", "");
+    // Named after its tile's prompt, though the tile's link already says it to screen
+    // readers (the clip is a silent decoration of it).
+    var prompt = tile.querySelector(".tile-prompt");
+    if (prompt) video.setAttribute("aria-label", prompt.textContent.trim());
     video.setAttribute("aria-hidden", "true");
     video.src = tile.getAttribute("data-preview");
     tile.querySelector(".tile-media").appendChild(video);
@@ -78,6 +82,54 @@
     var tile = tileOf(event.target);
     if (tile) leave(tile, event.relatedTarget);
   });
+  // The keyboard: the tiles are links in reading order (Tab, Enter open them); the arrow
+  // keys move between them as they are laid out: left/right to the previous/next tile,
+  // up/down to the nearest tile in the row above/below; Home and End to the first and last.
+  function tileLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#gallery-grid .tile-link"));
+  }
+
+  function centre(link) {
+    var box = link.getBoundingClientRect();
+    return { x: box.left + box.width / 2, y: box.top };
+  }
+
+  function nearestInRow(links, from, down) {
+    var here = centre(from);
+    var best = null;
+    var bestScore = Infinity;
+    links.forEach(function (link) {
+      var there = centre(link);
+      var rows = down ? there.y - here.y : here.y - there.y;
+      if (rows <= 1) return;
+      var score = rows * 10 + Math.abs(there.x - here.x);
+      if (score < bestScore) {
+        best = link;
+        bestScore = score;
+      }
+    });
+    return best;
+  }
+
+  function target(links, from, key) {
+    var index = links.indexOf(from);
+    if (key === "ArrowRight") return links[index + 1];
+    if (key === "ArrowLeft") return links[index - 1];
+    if (key === "Home") return links[0];
+    if (key === "End") return links[links.length - 1];
+    if (key === "ArrowDown" || key === "ArrowUp") return nearestInRow(links, from, key === "ArrowDown");
+    return null;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var from = event.target.closest && event.target.closest("#gallery-grid .tile-link");
+    if (!from || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var next = target(tileLinks(), from, event.key);
+    if (next === null) return;
+    event.preventDefault(); // the page does not scroll, even at either end
+    if (next) next.focus();
+  });
+
   // Days are the viewer's days: tell the server which time zone this browser is in.
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
