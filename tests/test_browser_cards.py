@@ -47,7 +47,8 @@ def home_page(watched, live_server, owner, team, password):
 
 def make_ready(generation: Generation, mp4: bytes) -> None:
     """What the copy step leaves: the video and its poster stored, the row ready."""
-    assert generation.move(Status.SAVING, notice="")
+    if generation.status != Status.SAVING:
+        assert generation.move(Status.SAVING, notice="")
     generation.video.save("video.mp4", ContentFile(mp4), save=False)
     generation.poster.save("poster.jpg", ContentFile(image_bytes("JPEG", (64, 36))), save=False)
     assert generation.move(
@@ -115,14 +116,14 @@ def test_progress_follows_the_usual_time_and_respects_reduced_motion(
         duration=10,
         sound=True,
         created_at=start,
-        finished_at=start + timedelta(seconds=40),
+        finished_at=start + timedelta(seconds=100),
     )
-    # Asked 20 s ago, usually 40 s: the bar is about 45 % along.
+    # Asked 40 s ago, usually 100 s: the bar is 36 % along, and 90 % at 100 s.
     known = add_generation(
         status=Status.PROCESSING,
         duration=10,
         sound=True,
-        created_at=timezone.now() - timedelta(seconds=20),
+        created_at=timezone.now() - timedelta(seconds=40),
     )
     unknown = add_generation(status=Status.PROCESSING, duration=5, sound=False)
     page = watched
@@ -130,12 +131,12 @@ def test_progress_follows_the_usual_time_and_respects_reduced_motion(
     home_page()
 
     bar = page.locator(f"#gen-{known.pk} .gen-progress")
-    expect(page.locator(f"#gen-{known.pk} .gen-estimate")).to_have_text("Usually about 0:40")
+    expect(page.locator(f"#gen-{known.pk} .gen-estimate")).to_have_text("Usually about 1:40")
     share = bar.evaluate(
         "(bar) => bar.querySelector('span').getBoundingClientRect().width"
         " / bar.getBoundingClientRect().width"
     )
-    assert 0.4 < share < 0.6, share
+    assert 0.3 < share < 0.75, share  # however slow the page was to load
     moving = page.locator(f"#gen-{unknown.pk} .gen-progress span")
     assert moving.evaluate("(el) => getComputedStyle(el).animationName") == "none"
 
@@ -151,7 +152,8 @@ def test_a_video_made_in_a_hidden_tab_shows_in_the_title_and_a_notification(
     page = watched
     page.context.grant_permissions(["notifications"])
     page.add_init_script(FAKE_NOTIFICATION)
-    generation = add_generation(status=Status.PROCESSING, prompt="A lantern on a lake")
+    # Already saving: the one change the hidden page waits for is the move to ready.
+    generation = add_generation(status=Status.SAVING, prompt="A lantern on a lake")
     home_page()
     assert page.title() == "Make a video · Rivyaweb"
 
