@@ -156,3 +156,30 @@ def test_download_and_provenance_links_answer_files(detail_page, video):
         page.click("#provenance-download")
     with open(record.value.path(), encoding="utf-8") as file:
         assert json.load(file)["prompt"] == PROMPT
+
+
+@pytest.mark.parametrize(
+    "ratio",
+    [
+        "1:1",
+        pytest.param(
+            "16:9",
+            marks=pytest.mark.xfail(
+                strict=True, reason="a landscape video's player on its page is drawn 0 px wide"
+            ),
+        ),
+        "9:16",
+    ],
+)
+def test_the_player_is_drawn_within_the_window_whatever_the_shape(
+    watched, live_server, owner, password, add_ready_video, mp4_bytes, ratio
+):
+    video = add_ready_video(video=mp4_bytes, prompt=PROMPT, aspect_ratio=ratio)
+    page = watched
+    sign_in(page, live_server.url, owner.get_username(), password)
+    page.goto(f"{live_server.url}{video.get_absolute_url()}")
+    box = page.locator("#cards video").bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 100, box
+    # Its controls are in view without scrolling.
+    assert box["y"] + box["height"] <= page.viewport_size["height"], box
+    assert_no_problems(page)

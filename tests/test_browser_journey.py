@@ -175,6 +175,7 @@ def open_from_the_gallery(journey: Journey, generation: Generation) -> None:
     tile.locator("a.tile-link").click()
     page.wait_for_url(f"{journey.base}{generation.get_absolute_url()}")
     expect(page.locator("#prompt-text")).to_have_text(PROMPT)
+    expect(page.locator("#cards video")).to_be_visible()
     journey.shot("5-detail")
 
 
