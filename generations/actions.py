@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 
 from credits import budgets
 from generations import catalog, tasks
-from generations.forms import REFERENCE_MAX_BYTES, ReferenceImage, decode_reference
+from generations.forms import (
+    REFERENCE_MAX_BYTES,
+    ReferenceImage,
+    StoredReference,
+    decode_reference,
+)
 from generations.models import (
     ENQUEUED,
     REDRIVE_GRACE,
@@ -47,7 +52,7 @@ def create_generation(
     team: Team,
     user: Any,
     data: dict[str, Any],
-    reference: ReferenceImage | None,
+    reference: ReferenceImage | StoredReference | None,
     retry_of: Generation | None = None,
 ) -> tuple[Generation, bool]:
     """Create a pending generation and queue its submission; no call to Rivya here.
@@ -58,6 +63,7 @@ def create_generation(
     ``REFUSALS`` (and creates nothing, keeps no file) when the user asked for too many
     videos this minute, or the expected price does not fit the team's budget or the
     member's cap; otherwise that price is held until Rivya reserves (``credits.budgets``).
+    A ``StoredReference`` is named as it is stored, never written again.
     """
     form_token = data.get("form_token")
     price = catalog.expected_price(team, data["duration"], data["sound"])
@@ -75,12 +81,17 @@ def create_generation(
         lease_owner=ENQUEUED,
     )
     if reference is not None:
-        # Stored before the transaction, so no database lock is held during an upload
-        # (to S3, say); a submission that turns out to be a duplicate removes it again.
         generation.reference_mime = reference.mime
         generation.reference_name = reference.name
         generation.reference_sha256 = reference.sha256
+    if isinstance(reference, StoredReference):
+        # Another video's file, named again; the purge keeps it while any row names it.
+        generation.reference_image.name = reference.key
+    elif reference is not None:
+        # Stored before the transaction, so no database lock is held during an upload
+        # (to S3, say); a submission that turns out to be a duplicate removes it again.
         generation.reference_image.save(reference.name, ContentFile(reference.content), save=False)
+    written = isinstance(reference, ReferenceImage)
     try:
         with transaction.atomic():
             # Serialises submissions of one team, so two parallel requests see each other
@@ -98,13 +109,13 @@ def create_generation(
         # The same form token won a race in another request.
         existing = Generation.objects.filter(created_by=user, form_token=form_token).first()
         if existing is None:
-            _discard_reference(generation)
+            _discard_reference(generation, written)
             raise
     except BaseException:
-        _discard_reference(generation)
+        _discard_reference(generation, written)
         raise
     if existing is not None:
-        _discard_reference(generation)
+        _discard_reference(generation, written)
         return existing, False
     logger.info("generation %s created by user %s", generation.pk, user.pk)
     return generation, True
@@ -123,8 +134,9 @@ def _refuse_if_too_many(user: Any) -> None:
         )
 
 
-def _discard_reference(generation: Generation) -> None:
-    if generation.reference_image:
+def _discard_reference(generation: Generation, written: bool) -> None:
+    """Remove the image this submission wrote; a file it only named is not its own."""
+    if written and generation.reference_image:
         generation.reference_image.delete(save=False)
 
 
@@ -132,7 +144,7 @@ def _duplicate_of(
     team: Team,
     user: Any,
     data: dict[str, Any],
-    reference: ReferenceImage | None,
+    reference: ReferenceImage | StoredReference | None,
     retry_of: Generation | None,
 ) -> Generation | None:
     form_token = data.get("form_token")
@@ -222,7 +234,8 @@ def purge_deleted(*, now: Any = None) -> int:
 
 
 def _delete_files(generation: Generation) -> None:
-    """Every key of the row's folder: the files it names, and any left (older copies)."""
+    """Every key of the row's folder: the files it names, and any left (older copies);
+    and its reference image wherever the team stored it, unless another row still uses it."""
     storage = generation.video.storage
     folder = generation_key(generation, "").rstrip("/")
     # Only keys in the row's own folder: a file named elsewhere may be shared by other rows
@@ -230,5 +243,21 @@ def _delete_files(generation: Generation) -> None:
     keys = {key for key in generation.stored_files() if key.startswith(f"{folder}/")}
     with contextlib.suppress(FileNotFoundError):  # no folder: nothing else to find
         keys.update(f"{folder}/{name}" for name in storage.listdir(folder)[1])
+    # A reference image is used again where it was first stored; it goes with the last
+    # row that names it.
+    reference = generation.reference_image.name or ""
+    if reference.startswith(f"teams/{generation.team_id}/"):
+        keys.add(reference)
+    keys -= references_in_use(keys, besides=generation)
     for key in sorted(keys):
         storage.delete(key)
+
+
+def references_in_use(keys: set[str], *, besides: Generation) -> set[str]:
+    """Which of ``keys`` another row (deleted or not, until purged) names as its reference.
+
+    No form can start naming a file once its rows are all purgeable: a kept-image token
+    lives no longer than ``DELETE_GRACE`` (``forms.kept_max_age``).
+    """
+    others = Generation.objects.exclude(pk=besides.pk).filter(reference_image__in=keys)
+    return set(others.values_list("reference_image", flat=True))

@@ -7,7 +7,9 @@ or the browser's MIME type, then turned upright and re-encoded without its metad
 (EXIF with GPS, XMP, comments, colour profiles), so neither our storage nor Rivya ever
 gets where a photo was taken. A valid image survives a form error: its bytes are kept
 in storage under a generated key and the page carries a signed token for them; each
-person keeps only the few newest of those.
+person keeps only the few newest of those. An image a video was already made from is
+used again where it is stored: the form carries a signed token naming that video
+(``kept_reference_token``), and the next video names the same stored file.
 """
 
 import hashlib
@@ -21,6 +23,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -32,7 +35,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from generations.models import IN_FLIGHT, AspectRatio, Status
+from generations.models import IN_FLIGHT, AspectRatio, Generation, Status
 
 PROMPT_LIMIT = 1000
 # Rivya's limit is "10 MB"; the docs do not say which megabyte, so take the smaller one.
@@ -49,6 +52,7 @@ STAGED_SALT = "generations.reference"
 STAGED_MAX_AGE = 24 * 3600
 # Staged images kept per person; staging one more deletes the oldest.
 STAGED_PER_USER = 5
+KEPT_SALT = "generations.reference.kept"
 # How each format is written back once its metadata is gone.
 REENCODE_OPTIONS: dict[str, dict[str, Any]] = {
     "JPEG": {"quality": 90},
@@ -247,6 +251,72 @@ def delete_staged_reference(token: str, user: Any) -> None:
         default_storage.delete(info["k"])
 
 
+@dataclass(frozen=True)
+class StoredReference:
+    """A reference image already in our storage, named by a video it was made from; a new
+    video names the same file (nothing is written again)."""
+
+    key: str
+    mime: str
+    name: str
+    sha256: str
+
+
+def kept_max_age() -> int:
+    """How long a kept image's token works: never longer than a deleted video's files stay
+    (``DELETE_GRACE``), so no valid token can name a file the purge has taken."""
+    return int(min(STAGED_MAX_AGE, settings.DELETE_GRACE.total_seconds()))
+
+
+def kept_reference_token(generation: Generation) -> str:
+    """A signed token for the reference image ``generation`` has in storage (its team's)."""
+    return signing.dumps({"g": str(generation.pk), "t": generation.team_id}, salt=KEPT_SALT)
+
+
+def kept_reference_source(token: str, team: Any) -> uuid.UUID | None:
+    """The video a kept-image token names, if the token is valid and of ``team``."""
+    try:
+        info = signing.loads(token, salt=KEPT_SALT, max_age=kept_max_age())
+    except signing.BadSignature:
+        return None
+    if team is None or not isinstance(info, dict) or info.get("t") != team.pk:
+        return None
+    try:
+        return uuid.UUID(str(info.get("g")))
+    except ValueError:
+        return None
+
+
+def load_kept_reference(token: str, team: Any) -> StoredReference | None:
+    """The stored image a kept-image token names, if its video (of ``team``) still has it.
+
+    A video deleted meanwhile still lends its image until its files are purged.
+    """
+    source_id = kept_reference_source(token, team)
+    if source_id is None:
+        return None
+    source = Generation.objects.filter(pk=source_id, team=team).first()
+    if source is None or not source.reference_image:
+        return None
+    key = source.reference_image.name or ""
+    storage = source.reference_image.storage
+    if not key.startswith(f"teams/{team.pk}/") or not storage.exists(key):
+        return None
+    sha256 = source.reference_sha256
+    if not sha256:  # a row from before checksums were kept: read (never write) the file
+        digest = hashlib.sha256()
+        with storage.open(key, "rb") as file:
+            for chunk in iter(lambda: file.read(1 << 16), b""):
+                digest.update(chunk)
+        sha256 = digest.hexdigest()
+    return StoredReference(
+        key=key,
+        mime=source.reference_mime,
+        name=source.reference_name or key.rsplit("/", 1)[-1],
+        sha256=sha256,
+    )
+
+
 def prune_staged_references(*, now: datetime | None = None) -> int:
     """Delete staged images older than their tokens can be; returns how many went.
 
@@ -315,10 +385,12 @@ class GenerationForm(forms.Form):
     prompt_limit = PROMPT_LIMIT
     reference_max_bytes = REFERENCE_MAX_BYTES
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, team: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.reference: ReferenceImage | None = None
+        # The team the video is made for: only its stored images can be used again.
+        self.team = team
+        self.reference: ReferenceImage | StoredReference | None = None
         self.reference_from_upload = False
         if not self.is_bound:
             self.initial.setdefault("form_token", uuid.uuid4())
@@ -371,7 +443,7 @@ class GenerationForm(forms.Form):
         broken = self.errors.pop("reference_token", None) is not None
         token = cleaned.get("reference_token") or ""
         if self.reference is None and (token or broken) and not cleaned.get("reference_clear"):
-            self.reference = load_staged_reference(token, self.user) if token else None
+            self.reference = self._load_reference(token) if token else None
             if self.reference is None:
                 self.add_error(
                     "reference_image",
@@ -382,9 +454,22 @@ class GenerationForm(forms.Form):
                 )
         return cleaned
 
+    def _load_reference(self, token: str) -> ReferenceImage | StoredReference | None:
+        """The image a token names: one a video was made from (used where it is stored), or
+        one staged after a form error."""
+        if kept_reference_source(token, self.team) is not None:
+            return load_kept_reference(token, self.team)
+        return load_staged_reference(token, self.user)
+
+    def _token_is_valid(self, token: str) -> bool:
+        return bool(token) and (
+            staged_reference_info(token, self.user) is not None
+            or kept_reference_source(token, self.team) is not None
+        )
+
     def keep_reference(self) -> None:
         """After an error, keep a newly uploaded valid image for the next attempt."""
-        if self.reference is not None and self.reference_from_upload:
+        if isinstance(self.reference, ReferenceImage) and self.reference_from_upload:
             token = stage_reference(self.reference, self.user)
             data = QueryDict(mutable=True)
             data.update(self.data)  # type: ignore[arg-type]
@@ -397,18 +482,17 @@ class GenerationForm(forms.Form):
         """The token of the image this form carries, if any (after an error, or staged
         from the video being remixed)."""
         if not self.is_bound:
-            token = self.initial.get("reference_token") or ""
-            return str(token) if staged_reference_info(token, self.user) is not None else ""
-        token = self.data.get(self.add_prefix("reference_token")) or ""
+            token = str(self.initial.get("reference_token") or "")
+            return token if self._token_is_valid(token) else ""
+        token = str(self.data.get(self.add_prefix("reference_token")) or "")
         if self.data.get(self.add_prefix("reference_clear")):
             return ""
-        if token and staged_reference_info(token, self.user) is not None:
-            return str(token)
-        return ""
+        return token if self._token_is_valid(token) else ""
 
-    def next_initial(self) -> dict[str, Any]:
+    def next_initial(self, made: Generation | None = None) -> dict[str, Any]:
         """What the fresh form shown after this (valid) one made a video starts with: the
-        same duration, sound and aspect ratio, the keep-prompt choice, and the prompt if kept."""
+        same duration, sound and aspect ratio, the keep-prompt choice, the prompt if kept,
+        and the reference image of ``made`` (the video made), used again where it is stored."""
         keep = bool(self.cleaned_data.get("keep_prompt"))
         initial: dict[str, Any] = {
             "duration": self.cleaned_data["duration"],
@@ -418,6 +502,8 @@ class GenerationForm(forms.Form):
         }
         if keep:
             initial["prompt"] = self.cleaned_data["prompt"]
+        if made is not None and made.reference_image and made.deleted_at is None:
+            initial["reference_token"] = kept_reference_token(made)
         return initial
 
     def generation_data(self) -> dict[str, Any]:

@@ -37,8 +37,10 @@ from generations.accounts import current_team, generations_for_user, get_generat
 from generations.forms import (
     REFERENCE_MAX_BYTES,
     GenerationForm,
+    ReferenceImage,
     delete_staged_reference,
-    stage_reference,
+    kept_reference_source,
+    kept_reference_token,
     staged_reference_info,
 )
 from generations.models import IN_FLIGHT, Generation, outage_of
@@ -131,7 +133,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     """The form and the team's recent cards; a POST creates a generation."""
     team = current_team(request)
     if request.method == "POST":
-        form = GenerationForm(request.POST, request.FILES, user=request.user)
+        form = GenerationForm(request.POST, request.FILES, user=request.user, team=team)
         if form.is_valid():
             try:
                 return _create(request, team, form)
@@ -141,11 +143,14 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         form.keep_reference()
     else:
         initial = _remix_initial(request) or _kept_initial(request)
-        form = GenerationForm(user=request.user, initial=initial)
-    if request.htmx and request.method == "POST":
-        return render(
-            request, "generations/home.html#generation-form", _form_context(request, form, team)
-        )
+        form = GenerationForm(user=request.user, team=team, initial=initial)
+    if request.htmx and (request.method == "POST" or request.htmx.target == "generation-form"):
+        # A submit's answer, or "Use these settings" on a card: the form alone, with what
+        # the remix had to say shown inside it.
+        context = _form_context(request, form, team)
+        if request.method != "POST":
+            context["form_messages"] = list(messages.get_messages(request))
+        return render(request, "generations/home.html#generation-form", context)
     version = team_version(team)
     cards = recent_cards(team)
     context = {
@@ -160,7 +165,9 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 # The session key that carries a made video's choices across the redirect of a plain POST.
 KEPT_CHOICES = "generation_form_kept"
-KEPT_KEYS = frozenset({"prompt", "duration", "sound", "aspect_ratio", "keep_prompt"})
+KEPT_KEYS = frozenset(
+    {"prompt", "duration", "sound", "aspect_ratio", "keep_prompt", "reference_token"}
+)
 
 
 def _kept_initial(request: HtmxHttpRequest) -> dict[str, Any]:
@@ -174,7 +181,7 @@ def _kept_initial(request: HtmxHttpRequest) -> dict[str, Any]:
 
 def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
     """``?remix=<id>``: the form filled in with that video's inputs, its reference image
-    staged again from our storage (nothing is uploaded a second time)."""
+    used again where it is stored (nothing is uploaded or copied)."""
     raw = request.GET.get("remix")
     if not raw:
         return {}
@@ -189,16 +196,22 @@ def _remix_initial(request: HtmxHttpRequest) -> dict[str, Any]:
         "sound": original.sound,
         "aspect_ratio": original.aspect_ratio,
     }
-    try:
-        reference = actions.stored_reference(original)
-    except (ValidationError, ValueError, OSError):
-        messages.warning(
-            request, _("The reference image of this video can no longer be read; choose it again.")
-        )
-        reference = None
-    if reference is not None:
-        initial["reference_token"] = stage_reference(reference, request.user)
+    if original.reference_image:
+        if _reference_exists(original):
+            initial["reference_token"] = kept_reference_token(original)
+        else:
+            messages.warning(
+                request,
+                _("The reference image of this video can no longer be read; choose it again."),
+            )
     return initial
+
+
+def _reference_exists(generation: Generation) -> bool:
+    try:
+        return generation.reference_image.storage.exists(generation.reference_image.name or "")
+    except OSError:
+        return False
 
 
 def _form_context(request: HtmxHttpRequest, form: GenerationForm, team: Team) -> dict[str, Any]:
@@ -287,16 +300,16 @@ def _create(request: HtmxHttpRequest, team: Team, form: GenerationForm) -> HttpR
         team=team, user=request.user, data=form.generation_data(), reference=form.reference
     )
     token = form.cleaned_data.get("reference_token")
-    if token and form.reference is not None and not form.reference_from_upload:
-        delete_staged_reference(token, request.user)
+    if token and isinstance(form.reference, ReferenceImage) and not form.reference_from_upload:
+        delete_staged_reference(token, request.user)  # its bytes are now the video's
     if not created:
         messages.info(request, _("This video was already requested; here is its card."))
     if not request.htmx:
-        request.session[KEPT_CHOICES] = form.next_initial()
+        request.session[KEPT_CHOICES] = form.next_initial(generation)
         return redirect(f"{reverse('home')}#gen-{generation.pk}")
     if not created:
         # The card may be in another tab only: show the page as it is now.
-        request.session[KEPT_CHOICES] = form.next_initial()
+        request.session[KEPT_CHOICES] = form.next_initial(generation)
         return HttpResponseClientRedirect(reverse("home"))
     return _card_inserted(request, team, generation, fresh_form=form)
 
@@ -313,7 +326,9 @@ def _card_inserted(
     since = parse_version(request.POST.get("since"))
     parts: list[str] = []
     if fresh_form is not None:
-        form = GenerationForm(user=request.user, initial=fresh_form.next_initial())
+        form = GenerationForm(
+            user=request.user, team=team, initial=fresh_form.next_initial(generation)
+        )
         parts.append(
             render_to_string(
                 "generations/home.html#generation-form",
@@ -549,7 +564,16 @@ def generation_reference(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpRespons
 @login_required
 @require_GET
 def reference_preview(request: HtmxHttpRequest, token: str) -> HttpResponseBase:
-    """An image kept across a form error, for its preview; only for the user who chose it."""
+    """The preview of the image a form carries: one kept across a form error (only for the
+    user who chose it), or one a video of the current team was made from."""
+    team = current_team(request)
+    source_id = kept_reference_source(token, team)
+    if source_id is not None:
+        # Also while the video is deleted but not yet purged: the form can still use it.
+        source = Generation.objects.filter(pk=source_id, team=team).first()
+        if source is None:
+            raise Http404
+        return _serve(request, source.reference_image, source.reference_mime or "image/jpeg")
     info = staged_reference_info(token, request.user)
     if info is None:
         raise Http404

@@ -543,10 +543,10 @@ def test_card_appears_and_updates_without_a_reload(live_server, page, owner, pas
     generation = Generation.objects.get()
     assert generation.aspect_ratio == "9:16"
     assert generation.reference_image
-    # A fresh form: the prompt and shape kept, the image not.
+    # A fresh form: the prompt, the shape and the image kept.
     expect(page.locator("#id_prompt")).to_have_value("😀 abc")
     expect(page.locator("#id_aspect_ratio_2")).to_be_checked()
-    expect(page.locator(".reference-preview")).to_be_hidden()
+    expect(page.locator(".reference-preview")).to_be_visible()
     # The in-flight card's time ticks (the script runs under the CSP) and keeps its label.
     expect(page.locator(f"#gen-{generation.pk} time.elapsed")).to_have_text(
         re.compile(r"^(0:0[1-9] elapsed|đã chờ 0:0[1-9])$"), timeout=5_000

@@ -1,4 +1,5 @@
-// The generation form: a live prompt counter and a preview of the chosen image.
+// The generation form: a live prompt counter, a preview of the chosen image (picked, dropped
+// on the form or pasted), and "Use these settings" on a card filling the form in place.
 // Listeners sit on the document, so a form swapped in by htmx works without re-binding.
 (function () {
   "use strict";
@@ -79,13 +80,21 @@
     var file = input.files && input.files[0];
     if (!figure) return;
     var image = figure.querySelector("img");
+    if (!("keptSrc" in image.dataset)) image.dataset.keptSrc = image.getAttribute("src") || "";
     if (image.dataset.objectUrl) {
       URL.revokeObjectURL(image.dataset.objectUrl);
       delete image.dataset.objectUrl;
     }
     var caption = figure.querySelector("figcaption");
     if (!file) {
-      figure.hidden = !image.getAttribute("src");
+      // Back to the image the form keeps, if it keeps one.
+      if (image.dataset.keptSrc) {
+        image.src = image.dataset.keptSrc;
+      } else {
+        image.removeAttribute("src");
+      }
+      if (caption) caption.hidden = false;
+      figure.hidden = !image.dataset.keptSrc;
       return;
     }
     var url = URL.createObjectURL(file);
@@ -160,6 +169,79 @@
     },
     true
   );
+
+  // An image dropped on the form or pasted goes into the file field and is checked as if it
+  // had been chosen there: anything else is refused with the same message, never sent.
+  function takeFile(form, file) {
+    var input = form.querySelector('input[type="file"][name="reference_image"]');
+    if (!input || !file) return;
+    var transfer = new DataTransfer();
+    transfer.items.add(file);
+    input.files = transfer.files;
+    checkReference(input);
+  }
+
+  function carriesFiles(event) {
+    var types = event.dataTransfer ? event.dataTransfer.types : null;
+    return !!types && Array.prototype.indexOf.call(types, "Files") !== -1;
+  }
+
+  function formAround(target) {
+    return target instanceof Element ? target.closest("#generation-form") : null;
+  }
+
+  document.addEventListener("dragover", function (event) {
+    var form = formAround(event.target);
+    if (!form || !carriesFiles(event)) return;
+    event.preventDefault(); // lets the file be dropped here rather than opened
+    event.dataTransfer.dropEffect = "copy";
+    form.classList.add("is-drop-target");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    var form = formAround(event.target);
+    var to = event.relatedTarget;
+    if (form && !(to instanceof Node && form.contains(to))) form.classList.remove("is-drop-target");
+  });
+
+  document.addEventListener("drop", function (event) {
+    var form = formAround(event.target);
+    if (!form || !carriesFiles(event)) return;
+    event.preventDefault();
+    form.classList.remove("is-drop-target");
+    takeFile(form, event.dataTransfer.files[0]);
+  });
+
+  // A paste into the form, or onto the page itself; text is pasted as usual.
+  document.addEventListener("paste", function (event) {
+    var form = document.getElementById("generation-form");
+    var target = event.target;
+    if (!form || !event.clipboardData || !event.clipboardData.files.length) return;
+    var onPage = target === document.body || target === document.documentElement;
+    if (!onPage && !(target instanceof Node && form.contains(target))) return;
+    event.preventDefault();
+    takeFile(form, event.clipboardData.files[0]);
+  });
+
+  // "Use these settings" on a card: the form is filled in place, then the prompt has the
+  // focus. Without htmx, or opened in a new tab, the link loads the page with that form.
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    var link = target instanceof Element ? target.closest("a[data-use-settings]") : null;
+    var form = document.getElementById("generation-form");
+    if (!link || !form || !window.htmx) return;
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    window.htmx
+      .ajax("GET", link.getAttribute("href"), { source: link, target: form, swap: "outerHTML" })
+      .then(function () {
+        var prompt = document.querySelector("#generation-form textarea[data-utf16-limit]");
+        if (!prompt) return;
+        prompt.focus();
+        prompt.setSelectionRange(prompt.value.length, prompt.value.length);
+        updateCounter(prompt);
+      });
+  });
 
   // Ctrl+Enter (⌘+Enter on a Mac) anywhere in the form sends it, the way the button does.
   document.addEventListener("keydown", function (event) {
