@@ -50,6 +50,8 @@ def post_home(client, data, **extra):
 
 def form_values(page: str) -> dict[str, str]:
     """What the rendered form would send back (text fields, the checked choices, tokens)."""
+    start = page.index('<form id="generation-form"')
+    page = page[start : page.index("</form>", start)]
     values = {
         "prompt": re.search(r"<textarea[^>]*>\s*(.*?)</textarea>", page, re.S).group(1).strip()
     }
