@@ -72,6 +72,10 @@ def check_page(page, name: str) -> list[str]:
         elif bar["height"] > 64 or abs(bar["brand"] - bar["button"]) > 4:
             wrong.append(f"{name}: the top bar is not one line ({bar})")
     wrong.extend(f"{name}: small target {t}" for t in page.evaluate(SMALL_TARGETS, TOUCH))
+    widths = page.locator("main video").evaluate_all(
+        "(videos) => videos.map((v) => v.getBoundingClientRect().width)"
+    )
+    wrong.extend(f"{name}: a video only {w:.0f} px wide" for w in widths if w < 200)
     return wrong
 
 
@@ -108,7 +112,7 @@ def test_the_three_aspect_tiles_share_one_row_on_a_phone(watched, live_server, o
 
 
 def test_the_menu_opens_and_closes_with_mouse_and_keyboard(
-    watched, live_server, owner, password, team
+    watched, live_server, owner, password, team, shots
 ):
     from playwright.sync_api import expect
 
@@ -127,6 +131,7 @@ def test_the_menu_opens_and_closes_with_mouse_and_keyboard(
     expect(menu.get_by_role("button", name="Log out")).to_be_visible()
     expect(menu.locator(".team-switcher summary")).to_be_visible()
     expect(menu.locator(".lang-switch button")).to_have_count(2)
+    page.screenshot(path=shots / "menu-open-390.png")
     page.mouse.click(200, 800)  # elsewhere
     expect(menu).to_be_hidden()
     expect(button).to_have_attribute("aria-expanded", "false")
