@@ -162,12 +162,7 @@ def test_download_and_provenance_links_answer_files(detail_page, video):
     "ratio",
     [
         "1:1",
-        pytest.param(
-            "16:9",
-            marks=pytest.mark.xfail(
-                strict=True, reason="a landscape video's player on its page is drawn 0 px wide"
-            ),
-        ),
+        "16:9",
         "9:16",
     ],
 )
