@@ -8,6 +8,7 @@ auditors" group (migration 0003) may view all of it and change nothing.
 """
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -19,10 +20,11 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from credits import export, ledger
@@ -98,9 +100,34 @@ class EvidenceAdmin[M: Model](admin.ModelAdmin[M]):
         return False
 
 
+def credits_text(value: int | None) -> str:
+    """A number of credits as words ("55 credits"), "–" for none."""
+    if value is None:
+        return "–"
+    return ngettext("%(count)s credit", "%(count)s credits", abs(value)) % {
+        "count": number_format(value, force_grouping=True)
+    }
+
+
+def short_time(value: datetime | None) -> str:
+    """A moment as the lists show it: the local date and minute, "–" for none."""
+    return date_format(timezone.localtime(value), "Y-m-d H:i") if value else "–"
+
+
+def limit_text(value: int | None) -> str:
+    """A budget or cap: its credits, or "no limit" when none is set."""
+    return str(_("no limit")) if value is None else credits_text(value)
+
+
+@admin.display(description=_("month"), ordering="month")
+def month_name(row: BudgetEvent | BudgetAlert) -> str:
+    return date_format(row.month, "YEAR_MONTH_FORMAT")
+
+
 @admin.display(description=_("generation"))
-def generation_link(row: CreditEntry | Hold) -> str:
-    """The generation's prompt, short, linked to its admin page."""
+def generation_link(row: Any) -> str:
+    """The generation's prompt, short, linked to its admin page (``row`` has a
+    ``generation``: a ledger entry, a hold, a share link)."""
     if row.generation is None:
         return "–"
     url = reverse("admin:generations_generation_change", args=[row.generation_id])
@@ -171,7 +198,7 @@ class CreditEntryAdmin(AuditListAdmin[CreditEntry]):
 
     @admin.display(description=_("when"), ordering="created_at")
     def when(self, entry: CreditEntry) -> str:
-        return date_format(timezone.localtime(entry.created_at), "Y-m-d H:i")
+        return short_time(entry.created_at)
 
     @admin.display(description=_("note"), ordering="note")
     def short_note(self, entry: CreditEntry) -> str:
@@ -224,14 +251,22 @@ class CreditEntryAdmin(AuditListAdmin[CreditEntry]):
 
 @admin.register(BalanceSnapshot)
 class BalanceSnapshotAdmin(EvidenceAdmin[BalanceSnapshot]):
-    list_display = ["taken_at", "credits", "ledger_total", "ledger_last_id"]
+    list_display = ["taken_at", "balance", "total", "ledger_last_id"]
     list_filter = ["taken_at"]
     date_hierarchy = "taken_at"
+
+    @admin.display(description=_("Rivya balance"), ordering="credits")
+    def balance(self, snapshot: BalanceSnapshot) -> str:
+        return credits_text(snapshot.credits)
+
+    @admin.display(description=_("ledger total"), ordering="ledger_total")
+    def total(self, snapshot: BalanceSnapshot) -> str:
+        return credits_text(snapshot.ledger_total)
 
 
 @admin.register(Hold)
 class HoldAdmin(EvidenceAdmin[Hold]):
-    list_display = ["created_at", "team", "user", generation_link, "credits", "state", "ended_at"]
+    list_display = ["taken", "team", "user", generation_link, "held", "state", "ended"]
     list_filter = [
         "state",
         ("team", admin.RelatedOnlyFieldListFilter),
@@ -241,18 +276,53 @@ class HoldAdmin(EvidenceAdmin[Hold]):
     list_select_related = ["team", "user", "generation"]
     date_hierarchy = "created_at"
 
+    @admin.display(description=_("taken"), ordering="created_at")
+    def taken(self, hold: Hold) -> str:
+        return short_time(hold.created_at)
+
+    @admin.display(description=_("credits"), ordering="credits")
+    def held(self, hold: Hold) -> str:
+        return credits_text(hold.credits)
+
+    @admin.display(description=_("ended"), ordering="ended_at")
+    def ended(self, hold: Hold) -> str:
+        return short_time(hold.ended_at)
+
 
 @admin.register(BudgetEvent)
 class BudgetEventAdmin(EvidenceAdmin[BudgetEvent]):
-    list_display = ["at", "team", "kind", "member", "old_value", "new_value", "month", "changed_by"]
+    list_display = ["when", "team", "kind", "member", "change", month_name, "changed_by"]
     list_filter = ["kind", ("team", admin.RelatedOnlyFieldListFilter), "month"]
     list_select_related = ["team", "member", "changed_by"]
     date_hierarchy = "at"
 
+    @admin.display(description=_("when"), ordering="at")
+    def when(self, event: BudgetEvent) -> str:
+        return short_time(event.at)
+
+    @admin.display(description=_("before → after"))
+    def change(self, event: BudgetEvent) -> str:
+        return f"{limit_text(event.old_value)} → {limit_text(event.new_value)}"
+
 
 @admin.register(BudgetAlert)
 class BudgetAlertAdmin(EvidenceAdmin[BudgetAlert]):
-    list_display = ["sent_at", "team", "member", "month", "threshold", "spent", "limit"]
+    list_display = ["sent", "team", "member", month_name, "reached", "spent_of_limit"]
     list_filter = ["threshold", ("team", admin.RelatedOnlyFieldListFilter), "month"]
     list_select_related = ["team", "member"]
     date_hierarchy = "sent_at"
+
+    @admin.display(description=_("sent"), ordering="sent_at")
+    def sent(self, alert: BudgetAlert) -> str:
+        return short_time(alert.sent_at)
+
+    @admin.display(description=_("threshold"), ordering="threshold")
+    def reached(self, alert: BudgetAlert) -> str:
+        return f"{alert.threshold} %"
+
+    @admin.display(description=_("spent of the limit"))
+    def spent_of_limit(self, alert: BudgetAlert) -> str:
+        return _("%(spent)s of %(limit)s") % {
+            "spent": number_format(alert.spent, force_grouping=True),
+            "limit": credits_text(alert.limit),
+        }

@@ -361,7 +361,9 @@ def next_version() -> models.Expression:
 
 class Generation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="generations")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="generations", verbose_name=_("team")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -369,7 +371,12 @@ class Generation(models.Model):
         verbose_name=_("creator"),
     )
     retry_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        verbose_name=_("retry of"),
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status, default=Status.PENDING, db_index=True
@@ -395,17 +402,17 @@ class Generation(models.Model):
     # Talking to Rivya.
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
     rivya_file_url = models.URLField(max_length=2000, blank=True)
-    rivya_task_id = models.CharField(max_length=128, blank=True, db_index=True)
-    rivya_status = models.CharField(max_length=32, blank=True)
-    reserved_credits = models.PositiveIntegerField(null=True, blank=True)
-    final_credits = models.PositiveIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=64, blank=True)
+    rivya_task_id = models.CharField(_("Rivya task"), max_length=128, blank=True, db_index=True)
+    rivya_status = models.CharField(_("Rivya status"), max_length=32, blank=True)
+    reserved_credits = models.PositiveIntegerField(_("reserved credits"), null=True, blank=True)
+    final_credits = models.PositiveIntegerField(_("final credits"), null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
     # Our technical account of what went wrong, for administrators.
-    error_message = models.TextField(blank=True)
+    error_message = models.TextField(_("error details"), blank=True)
     # Rivya's own words about a refusal or a failure, shown on the card as they came.
-    rivya_message = models.CharField(max_length=500, blank=True)
+    rivya_message = models.CharField(_("Rivya's message"), max_length=500, blank=True)
     # Transient trouble shown on the card while we keep trying: a key of NOTICES.
-    notice = models.CharField(max_length=32, blank=True)
+    notice = models.CharField(_("notice"), max_length=32, blank=True)
     # The create request, built once and sent unchanged on every attempt, so Rivya's
     # idempotency record can only ever answer with the task of the first attempt.
     create_body = models.JSONField(null=True, blank=True, editable=False)
@@ -424,8 +431,8 @@ class Generation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
 
     # The mirrored result in our storage.
-    video = models.FileField(upload_to=video_upload_to, max_length=300, blank=True)
-    poster = models.FileField(upload_to=poster_upload_to, max_length=300, blank=True)
+    video = models.FileField(_("video"), upload_to=video_upload_to, max_length=300, blank=True)
+    poster = models.FileField(_("poster"), upload_to=poster_upload_to, max_length=300, blank=True)
     # The gallery's media, made when the video is saved: a small poster for the
     # ``srcset``, a short muted preview clip for hovering, and the poster's dominant
     # colour ("#rrggbb") shown until the poster loads.
@@ -440,8 +447,8 @@ class Generation(models.Model):
     video_height = models.PositiveIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("sent to Rivya"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # Set by the database on every change; live cards ask for rows changed since a value.
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Soft delete: hidden everywhere at once, restorable for ``UNDO_WINDOW``; the stored
@@ -1011,7 +1018,7 @@ class CatalogEntry(models.Model):
 
     class Meta:
         verbose_name = _("catalog entry")
-        verbose_name_plural = _("model catalog")
+        verbose_name_plural = _("catalog entries")
         ordering = ["model_id"]
 
     def __str__(self) -> str:
@@ -1059,9 +1066,18 @@ class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
 class ShareLink(models.Model):
     """A public, expiring, revocable link to one video. Only the token's hash is stored."""
 
-    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="share_links")
+    generation = models.ForeignKey(
+        Generation,
+        on_delete=models.CASCADE,
+        related_name="share_links",
+        verbose_name=_("generation"),
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     show_prompt = models.BooleanField(_("show the prompt"), default=False)

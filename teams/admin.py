@@ -11,8 +11,10 @@ from django.contrib import admin
 from django.db.models import Field, PositiveIntegerField
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from credits import limits
+from credits.admin import limit_text, short_time
 from credits.models import BudgetEvent
 from teams.models import MAX_MONTHLY_CREDITS, Invitation, Membership, Team
 
@@ -73,10 +75,18 @@ class BudgetEventInline(admin.TabularInline[BudgetEvent, Team]):
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin[Team]):
     formfield_overrides = LIMIT_RANGE
-    list_display = ["name", "personal", "monthly_credit_budget", "created_at"]
+    list_display = ["name", "personal", "budget", "created"]
     list_filter = ["personal"]
     search_fields = ["name", "memberships__user__username"]
     inlines = [MembershipInline, InvitationInline, BudgetEventInline]
+
+    @admin.display(description=_("monthly budget"), ordering="monthly_credit_budget")
+    def budget(self, team: Team) -> str:
+        return limit_text(team.monthly_credit_budget)
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, team: Team) -> str:
+        return short_time(team.created_at)
 
     def save_model(
         self, request: HttpRequest, obj: Team, form: ModelForm[Team], change: bool
@@ -114,3 +124,37 @@ class TeamAdmin(admin.ModelAdmin[Team]):
         super().save_formset(request, form, formset, change)
         for membership, cap in added:
             limits.set_member_cap(membership, cap, by=request.user)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin[Membership]):
+    """Who is in which team, in which role: a list to find people by. Members, roles and
+    caps are changed on the team's page (above), where a team keeps an owner and every
+    cap change is recorded."""
+
+    list_display = ["user", "team", "role", "cap", "joined", "last_chosen"]
+    list_filter = ["role", ("team", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "team"]
+    search_fields = ["user__username", "user__email", "team__name"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("monthly cap"), ordering="monthly_credit_cap")
+    def cap(self, membership: Membership) -> str:
+        return limit_text(membership.monthly_credit_cap)
+
+    @admin.display(description=_("joined"), ordering="created_at")
+    def joined(self, membership: Membership) -> str:
+        return short_time(membership.created_at)
+
+    @admin.display(description=_("last chosen"), ordering="chosen_at")
+    def last_chosen(self, membership: Membership) -> str:
+        return short_time(membership.chosen_at)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

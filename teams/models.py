@@ -78,9 +78,14 @@ class Membership(models.Model):
         ADMIN = "admin", _("Admin")
         MEMBER = "member", _("Member")
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.MEMBER)
     created_at = models.DateTimeField(_("joined"), auto_now_add=True)

@@ -1,0 +1,108 @@
+"""The admin's lists at 1366×900 in real Chromium, with rows of realistic width in each:
+nothing scrolls sideways, and no column title is cut, in either language."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from credits import ledger
+from credits.models import BalanceSnapshot, BudgetAlert, BudgetEvent, CreditEntry, Hold
+from generations.models import ShareLink, Status
+from teams.models import Membership, Team
+from tests.browser import assert_no_problems, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LISTS = [
+    "/admin/generations/generation/",
+    "/admin/credits/creditentry/",
+    "/admin/credits/hold/",
+    "/admin/credits/balancesnapshot/",
+    "/admin/credits/budgetevent/",
+    "/admin/credits/budgetalert/",
+    "/admin/teams/team/",
+    "/admin/teams/membership/",
+    "/admin/generations/sharelink/",
+    "/admin/auth/user/",
+]
+
+# The page's width against the window, and every list and column title against its box.
+MEASURE = """() => {
+  const cut = [];
+  for (const box of document.querySelectorAll('#changelist .results, #result_list th')) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      cut.push(box.id || box.className || box.textContent.trim());
+    }
+  }
+  return {page: document.documentElement.scrollWidth, window: innerWidth, cut: cut};
+}"""
+
+
+@pytest.fixture
+def rows(django_user_model, add_ready_video, add_generation, owner, team):
+    """One or more rows in every list, with long names and the longest usual values."""
+    member = django_user_model.objects.create_user(
+        "nguyen.thi.minh.chau.production", "chau@example.com", "pw-member-1234"
+    )
+    studio = Team.start(name="Nhóm sản xuất quảng cáo mùa hè 2026 (Hà Nội)", owner=member)
+    Membership.objects.create(team=studio, user=owner, role=Membership.Role.ADMIN)
+    ready = add_ready_video(
+        team=studio,
+        user=member,
+        duration=10,
+        sound=True,
+        aspect_ratio="16:9",
+        rivya_task_id="task_01JDZ8Q4W6Y3K5N7P9R2T4V6X8",
+        prompt="Một con diều đỏ bay trên ruộng lúa lúc bình minh, máy quay lia chậm " * 3,
+    )
+    ledger.record(ready, CreditEntry.Kind.RESERVE, -110)
+    ledger.record(ready, CreditEntry.Kind.SETTLE, 0, note="Rivya settled what it reserved")
+    stuck = add_generation(
+        team=studio,
+        user=member,
+        status=Status.ATTENTION,
+        error_code="create_unconfirmed",
+        create_attempts=137,
+        first_create_at=timezone.now() - timedelta(days=1),
+        reserved_credits=110,
+    )
+    Hold.objects.create(generation=stuck, team=studio, user=member, credits=110)
+    BalanceSnapshot.objects.create(credits=1_234_567, ledger_total=-1_234_567, ledger_last_id=99)
+    month = date.today().replace(day=1)
+    BudgetEvent.objects.create(
+        team=studio,
+        kind=BudgetEvent.Kind.MEMBER_CAP,
+        member=member,
+        old_value=1_000_000,
+        new_value=2_500_000,
+        month=month,
+        changed_by=owner,
+    )
+    BudgetAlert.objects.create(
+        team=studio, member=member, month=month, threshold=90, spent=2_250_000, limit=2_500_000
+    )
+    ShareLink.make(generation=ready, by=member, days=30, show_prompt=True)
+    return studio
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_every_admin_list_fits_1366_pixels(
+    watched, live_server, django_user_model, rows, shots, language
+):
+    django_user_model.objects.create_superuser("root", "root@example.com", "pw-admin-1234")
+    page = watched
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url, "root", "pw-admin-1234", language=language, next="/admin/")
+    problems = {}
+    for url in LISTS:
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, url
+        assert page.locator("#result_list tbody tr").count() >= 1, url
+        name = url.strip("/").replace("/", "-")
+        page.screenshot(path=shots / f"{name}-{language}.png", full_page=True)
+        measured = page.evaluate(MEASURE)
+        if measured["page"] > measured["window"] or measured["cut"]:
+            problems[url] = measured
+    assert problems == {}
+    assert_no_problems(page)
