@@ -337,3 +337,17 @@ def test_use_these_settings_of_a_video_gone_meanwhile_says_so_in_the_form(
     assert "Hidden prompt" not in page
     # Said once: the next page does not repeat it.
     assert "cannot be remixed" not in owner_client.get(reverse("home"), **EN).content.decode()
+
+
+def test_the_kept_image_survives_a_form_error_without_a_staged_copy(owner_client, media_root):
+    made, page = first_video(owner_client, media_root, **HX)
+    values = form_values(page)
+    page = post_home(owner_client, {**values, "prompt": "   "}, **HX).content.decode()
+    assert "Describe the video you want." in page
+    assert form_values(page)["reference_token"] == values["reference_token"]
+    assert reverse("reference_preview", args=[values["reference_token"]]) in page
+    assert stored_files(media_root) == [made.reference_image.name]
+    post_home(owner_client, {**form_values(page), "prompt": "Fixed"}, **HX)
+    fixed = Generation.objects.get(prompt="Fixed")
+    assert fixed.reference_image.name == made.reference_image.name
+    assert stored_files(media_root) == [made.reference_image.name]
