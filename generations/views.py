@@ -25,6 +25,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
@@ -150,7 +151,10 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         context = _form_context(request, form, team)
         if request.method != "POST":
             context["form_messages"] = list(messages.get_messages(request))
-        return render(request, "generations/home.html#generation-form", context)
+        response = render(request, "generations/home.html#generation-form", context)
+        # The same URL answers with the whole page without htmx: never cache one for the other.
+        patch_vary_headers(response, ["HX-Request", "HX-Target"])
+        return response
     version = team_version(team)
     cards = recent_cards(team)
     context = {

@@ -315,6 +315,7 @@ def test_use_these_settings_answers_with_the_filled_form_alone(owner_client, add
     assert response.status_code == 200
     assert page.lstrip().startswith('<form id="generation-form"')
     assert 'id="cards"' not in page
+    assert "HX-Request" in response["Vary"]
     values = form_values(page)
     assert (values["prompt"], values["duration"], values["sound"], values["aspect_ratio"]) == (
         "A lantern on a lake",
