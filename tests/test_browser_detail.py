@@ -111,6 +111,7 @@ def test_remix_fills_the_form_with_the_stored_image_and_makes_a_new_video(
     original = default_storage.open(video.reference_image.name).read()
     copied = default_storage.open(remix.reference_image.name).read()
     assert hashlib.sha256(copied).digest() == hashlib.sha256(original).digest()
+    assert remix.reference_image.name == video.reference_image.name  # used again, not copied
 
 
 def test_delete_then_undo(detail_page, live_server, video):
