@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from generations.models import Generation, Status
 from sandbox import models as sandbox_models
-from tests.browser import assert_no_problems
+from tests.browser import assert_no_problems, sign_in
 from tests.fixtures import image_bytes, paid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -99,10 +99,7 @@ def not_an_image(tmp_path) -> Path:
 def log_in(page, base_url: str, user, password: str) -> None:
     page.goto(f"{base_url}{reverse('home')}")
     assert urlsplit(page.url).path == reverse("login")  # login is required
-    page.fill("#id_username", user.get_username())
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")  # the top bar has the language buttons
-    page.wait_for_url(f"{base_url}{reverse('home')}")
+    sign_in(page, base_url, user.get_username(), password)
 
 
 def fill_form(page, image: Path) -> None:

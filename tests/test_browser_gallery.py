@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from generations import gallery
 from generations.models import Generation
+from tests.browser import assert_no_problems, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,12 +24,8 @@ HOVERED = 30
 FULL_VIDEO = re.compile(r"/generations/[0-9a-f-]{36}/video")
 PREVIEW = re.compile(r"/generations/([0-9a-f-]{36})/preview")
 
-# Installed before any page script: CSP violations, and how many videos play at once.
-WATCH = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (event) {
-  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
-});
+# Installed before any page script: how many videos play at once.
+COUNT_PLAYING = """
 window.__mostPlaying = 0;
 function countPlaying() {
   var playing = Array.prototype.filter.call(document.querySelectorAll("video"), function (v) {
@@ -53,25 +50,13 @@ def seeded(owner, team, media_root):
 
 
 @pytest.fixture
-def gallery_page(page, live_server, owner, password, seeded):
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"{m.type}: {m.text}") if m.type in {"error", "warning"} else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+def gallery_page(watched, live_server, owner, password, seeded):
+    page = watched
     requests: list[str] = []
     page.on("request", lambda request: requests.append(urlsplit(request.url).path))
-    page.add_init_script(WATCH)
+    page.add_init_script(COUNT_PLAYING)
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}{reverse('login')}?next={reverse('gallery')}")
-    page.fill("#id_username", owner.get_username())
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}{reverse('gallery')}")
-    page.problems = problems
+    sign_in(page, live_server.url, owner.get_username(), password, next=reverse("gallery"))
     page.requests = requests
     return page
 
@@ -114,8 +99,7 @@ def test_hovering_across_tiles_plays_only_preview_clips_one_at_a_time(gallery_pa
     assert quick.get_attribute("data-generation-id") not in previewed
     assert not [p for p in page.requests if FULL_VIDEO.search(p)]
     assert page.evaluate("window.__mostPlaying") == 1
-    assert page.evaluate("window.__cspViolations") == []
-    assert page.problems == []
+    assert_no_problems(page)
 
 
 def test_keyboard_focus_plays_the_preview_and_leaving_stops_it(gallery_page):
@@ -154,5 +138,4 @@ def test_scrolling_loads_more_tiles_without_repeating_any(gallery_page, seeded):
     assert any(c["name"] == "tz" and c["value"] for c in page.context.cookies())
     if os.environ.get("SCREENSHOT_DIR"):
         page.screenshot(path=f"{os.environ['SCREENSHOT_DIR']}/gallery.png")
-    assert page.evaluate("window.__cspViolations") == []
-    assert page.problems == []
+    assert_no_problems(page)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from generations.models import Status
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,20 +39,12 @@ def videos(add_generation, mp4_bytes):
     return made
 
 
-def open_gallery(page, base_url: str, user, password: str) -> None:
-    page.goto(f"{base_url}{reverse('login')}?next={reverse('gallery')}")
-    page.fill("#id_username", user.get_username())
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")  # the top bar has the language buttons
-    page.wait_for_url(f"{base_url}{reverse('gallery')}")
-
-
 def tick(page, generation) -> None:
     page.locator(f'[data-generation-id="{generation.pk}"] input[name="ids"]').check()
 
 
 def test_ticked_tiles_download_as_one_zip(live_server, page, owner, password, videos, tmp_path):
-    open_gallery(page, live_server.url, owner, password)
+    sign_in(page, live_server.url, owner.get_username(), password, next=reverse("gallery"))
     tick(page, videos[0])
     tick(page, videos[1])
 
@@ -80,7 +73,7 @@ def test_ticked_tiles_download_as_one_zip(live_server, page, owner, password, vi
 def test_a_selection_over_the_cap_says_why(live_server, page, owner, password, videos, settings):
     settings.GALLERY_ZIP_MAX_ITEMS = 2
     page.set_extra_http_headers({"Accept-Language": "en"})
-    open_gallery(page, live_server.url, owner, password)
+    sign_in(page, live_server.url, owner.get_username(), password, next=reverse("gallery"))
     for generation in videos:
         tick(page, generation)
 

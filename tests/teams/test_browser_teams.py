@@ -11,29 +11,12 @@ from playwright.sync_api import expect
 
 from generations.models import Generation, Status
 from teams.models import Invitation, Membership, Team
-from tests.browser import WATCH_CSP
+from tests.browser import watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD_A = "paper-lanterns-on-the-river-1"
 PASSWORD_B = "a-kite-above-the-rice-fields-2"
-
-
-def watch(page) -> list[str]:
-    """Console errors and CSP violations; the 404s this test asks for are expected."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console {message.type}: {message.text}")
-            if (message.type in {"error", "warning"} and "status of 404" not in message.text)
-            or "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.add_init_script(WATCH_CSP)
-    return problems
 
 
 def fill_signup(page, username: str, email: str, password: str) -> None:
@@ -50,8 +33,7 @@ def test_two_people_sign_up_team_up_and_switch_teams(
     settings.ALLOW_SIGNUP = True
     base = live_server.url
     context_a = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
-    page_a = context_a.new_page()
-    problems = watch(page_a)
+    page_a = watch(context_a.new_page())
 
     # A finds the sign-up page from the login page.
     page_a.goto(f"{base}{reverse('login')}")
@@ -79,8 +61,7 @@ def test_two_people_sign_up_team_up_and_switch_teams(
 
     # B, in a browser of their own, with no session.
     context_b = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
-    page_b = context_b.new_page()
-    problems += watch(page_b)
+    page_b = watch(context_b.new_page())
     page_b.goto(invite_url)
     expect(page_b.locator("h1")).to_contain_text(team_a.name)
     page_b.click("text=Create an account and join")
@@ -145,6 +126,12 @@ def test_two_people_sign_up_team_up_and_switch_teams(
         response = page_a.goto(f"{base}{reverse(name, args=[theirs.pk])}")
         assert response is not None and response.status == 404, name
 
+    violations = page_a.evaluate("window.__cspViolations") + page_b.evaluate(
+        "window.__cspViolations"
+    )
     context_a.close()
     context_b.close()
+    assert violations == [], violations
+    # The 404s this test asks for are expected; nothing else may complain.
+    problems = [p for p in page_a.problems + page_b.problems if "status of 404" not in p]
     assert problems == [], problems
