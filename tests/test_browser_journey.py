@@ -4,7 +4,8 @@ gallery, open it, remix it into a second video, download it and share it with so
 not signed in.
 
 A real worker and the poller run against the sandbox (``background``), so every card moves by
-itself as it does under ``manage.py serve``. Each step leaves a screenshot in ``shots``.
+itself as it does under ``manage.py serve``. The desktop person makes a landscape video, the
+phone person a portrait one. Each step leaves a screenshot in ``shots``.
 """
 
 import hashlib
@@ -30,6 +31,11 @@ SIZES = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
+# The shape each size makes: its aspect ratio, the form's radio for it, the video's pixels.
+SHAPES = {
+    "desktop": ("16:9", "id_aspect_ratio_1", (1280, 720)),
+    "phone": ("9:16", "id_aspect_ratio_2", (720, 1280)),
+}
 # A few words each page shows, per language: enough to see the language was followed.
 WORDS = {
     "en": {
@@ -49,6 +55,8 @@ WORDS = {
         "share": "Liên kết chia sẻ của bạn",
     },
 }
+
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 # Waits until the shared page's video has its metadata (duration, size); fails on a media error.
 LOADS = """
@@ -99,19 +107,23 @@ class Journey:
         self.page = page
         self.base = base_url
         self.words = WORDS[language]
+        self.size = size
+        self.ratio, self.ratio_radio, self.pixels = SHAPES[size]
         self.shots = shots
         self.prefix = f"journey-{language}-{size}"
 
     def shot(self, step: str) -> None:
+        """Save what the page shows now; no page scrolls sideways, whatever the size."""
         # caret="initial": hiding the caret would leave style="" on inputs (a CSP violation
         # once htmx copies the form).
         self.page.screenshot(path=str(self.shots / f"{self.prefix}-{step}.png"), caret="initial")
+        assert self.page.evaluate(NO_SIDEWAYS_SCROLL), f"{step} scrolls sideways"
 
     def go_to_gallery(self) -> None:
         """Through the top bar's link, opening its menu first when it is collapsed."""
         page = self.page
         link = page.locator("header.topbar").get_by_role("link", name=self.words["gallery"])
-        menu = page.locator("header.topbar button[aria-expanded]").first
+        menu = page.locator("header.topbar button[aria-controls][aria-expanded]").first
         if not link.is_visible() and menu.count() and menu.is_visible():
             menu.click()
         if link.is_visible():
@@ -143,7 +155,7 @@ def make_a_video(journey: Journey, image: Path) -> Generation:
     page = journey.page
     page.fill("#id_prompt", PROMPT)
     page.locator("label[for=id_duration_0]").click()  # 5 seconds
-    page.locator("label[for=id_aspect_ratio_2]").click()  # 9:16
+    page.locator(f"label[for={journey.ratio_radio}]").click()
     page.locator("label[for=id_sound]").click()
     page.set_input_files("#id_reference_image", str(image))
     expect(page.locator("figure.reference-preview img")).to_be_visible()
@@ -158,7 +170,8 @@ def make_a_video(journey: Journey, image: Path) -> Generation:
     generation = Generation.objects.get()
     assert card.get_attribute("data-generation-id") == str(generation.pk)
     assert (generation.status, generation.prompt) == (Status.READY, PROMPT)
-    assert (generation.duration, generation.aspect_ratio, generation.sound) == (5, "9:16", True)
+    chosen = (generation.duration, generation.aspect_ratio, generation.sound)
+    assert chosen == (5, journey.ratio, True)
     assert default_storage.open(generation.reference_image.name).read() == REFERENCE_PNG
     return generation
 
@@ -171,6 +184,7 @@ def open_from_the_gallery(journey: Journey, generation: Generation) -> None:
     expect(page.locator("h1")).to_have_text(journey.words["gallery"])
     tile = page.locator(f'.gallery-tile[data-generation-id="{generation.pk}"]')
     expect(tile.locator("img.tile-poster")).to_be_visible()
+    tile.scroll_into_view_if_needed()
     journey.shot("4-gallery")
     tile.locator("a.tile-link").click()
     page.wait_for_url(f"{journey.base}{generation.get_absolute_url()}")
@@ -190,7 +204,7 @@ def remix(journey: Journey, original: Generation) -> Generation:
     page.wait_for_url(re.compile(r".*/\?remix="))
     expect(page.locator("#id_prompt")).to_have_value(PROMPT)
     expect(page.locator("#id_duration_0")).to_be_checked()
-    expect(page.locator("#id_aspect_ratio_2")).to_be_checked()
+    expect(page.locator(f"#{journey.ratio_radio}")).to_be_checked()
     expect(page.locator("#id_sound")).to_be_checked()
     expect(page.locator("figure.reference-preview img")).to_be_visible()
     page.fill("#id_prompt", PROMPT + ", trời hửng nắng")
@@ -202,7 +216,7 @@ def remix(journey: Journey, original: Generation) -> Generation:
     journey.shot("6-remixed")
     second = Generation.objects.exclude(pk=original.pk).get()
     assert second.status == Status.READY
-    assert (second.duration, second.aspect_ratio, second.sound) == (5, "9:16", True)
+    assert (second.duration, second.aspect_ratio, second.sound) == (5, journey.ratio, True)
     assert default_storage.open(second.reference_image.name).read() == REFERENCE_PNG
     return second
 
@@ -222,7 +236,7 @@ def download(journey: Journey, generation: Generation) -> None:
     assert started.value.suggested_filename.endswith(".mp4")
 
 
-def share(journey: Journey, browser, generation: Generation, size: str) -> None:
+def share(journey: Journey, browser, generation: Generation) -> None:
     """A share link opened by someone signed out: the page loads and its video plays."""
     from playwright.sync_api import expect
 
@@ -233,7 +247,7 @@ def share(journey: Journey, browser, generation: Generation, size: str) -> None:
     assert share_url and share_url.startswith(f"{journey.base}/s/")
     journey.shot("7-shared")
 
-    stranger = browser.new_context(**SIZES[size])
+    stranger = browser.new_context(**SIZES[journey.size])
     try:
         public = watch(stranger.new_page())
         response = public.goto(share_url)
@@ -242,7 +256,7 @@ def share(journey: Journey, browser, generation: Generation, size: str) -> None:
         expect(player).to_be_visible()
         loaded = player.evaluate(LOADS)
         assert loaded["duration"] == pytest.approx(5.0, abs=0.15), loaded
-        assert (loaded["width"], loaded["height"]) == (720, 1280), loaded
+        assert (loaded["width"], loaded["height"]) == journey.pixels, loaded
         assert str(generation.pk) not in public.content()
         public.screenshot(path=str(journey.shots / f"{journey.prefix}-8-public.png"))
         assert_no_problems(public)
@@ -272,5 +286,5 @@ def test_a_new_person_signs_up_makes_finds_remixes_downloads_and_shares_a_video(
     open_from_the_gallery(journey, first)
     remix(journey, first)
     download(journey, first)
-    share(journey, browser, first, size)
+    share(journey, browser, first)
     assert_no_problems(watched)
