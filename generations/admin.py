@@ -31,19 +31,41 @@ class CreditEntryInline(admin.TabularInline[CreditEntry, Generation]):
         return False
 
 
-class DurationFilter(admin.SimpleListFilter):
+class ValuesFilter(admin.SimpleListFilter):
+    """The distinct non-empty values of one field of the generations, each as ``label``
+    shows it (Django's own filter would offer the empty value as a link without text)."""
+
+    field = ""
+
+    def label(self, value: Any) -> str:
+        return str(value)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        values = Generation.objects.order_by(self.field).values_list(self.field, flat=True)
+        return [(str(value), self.label(value)) for value in values.distinct() if value != ""]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(**{self.field: value}) if value else queryset
+
+
+class DurationFilter(ValuesFilter):
     """The video's length, with its unit ("10 s"), rather than a bare number."""
 
     title = _("duration")
-    parameter_name = "duration"
+    parameter_name = field = "duration"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        lengths = Generation.objects.order_by("duration").values_list("duration", flat=True)
-        return [(str(length), seconds_text(length)) for length in lengths.distinct()]
+    def label(self, value: Any) -> str:
+        return seconds_text(value)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         return queryset.filter(duration=value) if value and value.isdigit() else queryset
+
+
+class ErrorCodeFilter(ValuesFilter):
+    title = _("error code")
+    parameter_name = field = "error_code"
 
 
 def seconds_text(seconds: float | None) -> str:
@@ -70,7 +92,7 @@ class GenerationAdmin(AuditListAdmin[Generation]):
     ]
     list_filter = [
         "status",
-        "error_code",
+        ErrorCodeFilter,
         ("team", admin.RelatedOnlyFieldListFilter),
         ("created_by", admin.RelatedOnlyFieldListFilter),
         "created_at",

@@ -68,6 +68,7 @@ def test_the_duration_filter_has_units(staff_client, video, add_generation):
     assert "?duration=10" in body
     assert ">10 s</a>" in body
     assert ">5 s</a>" in body
+    assert 'href="?error_code="' not in body  # no link without text for "no error"
     filtered = staff_client.get("/admin/generations/generation/", {"duration": "10"}, **EN)
     assert filtered.content.decode().count('name="_selected_action"') == 1
     assert staff_client.get("/admin/generations/generation/", {"duration": "x"}).status_code == 200
