@@ -216,3 +216,15 @@ def test_the_gallery_moves_between_tiles_with_the_arrow_keys(
     newest_second = sorted(made, key=lambda g: g.created_at, reverse=True)[1]
     page.wait_for_url(re.compile(re.escape(newest_second.get_absolute_url()) + "$"))
     assert_no_problems(page)
+
+
+def test_without_javascript_the_whole_nav_shows_and_nothing_scrolls_sideways(
+    browser, live_server, owner, password, team
+):
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, live_server.url, owner.get_username(), password)
+    assert page.locator(".menu-toggle").is_hidden()
+    assert page.locator("#site-menu").get_by_role("link", name="Gallery").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
