@@ -7,5 +7,6 @@ class TeamsConfig(AppConfig):
     verbose_name = _("Teams")
 
     def ready(self) -> None:
-        # Connects the signal receivers (a personal team on first login).
-        from teams import access  # noqa: F401
+        # Connects the signal receivers (a personal team on first login, the theme chosen
+        # before signing in).
+        from teams import access, themes  # noqa: F401

@@ -4,7 +4,11 @@
 ``prefers-color-scheme`` decides; ``light`` and ``dark`` force one (docs/themes.md).
 """
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 
 from teams.models import ThemeChoice
@@ -47,3 +51,14 @@ def remember_theme(request: HttpRequest, response: HttpResponseBase, theme: str)
         samesite="Lax",
     )
     request._chosen_theme = theme  # type: ignore[attr-defined]
+
+
+@receiver(user_logged_in, dispatch_uid="teams_keep_theme")
+def keep_theme_chosen_before_signing_in(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    """Light or Dark chosen on the login page becomes the person's own, unless they chose
+    already (then their stored choice stands)."""
+    theme = request.COOKIES.get(COOKIE_NAME) if request is not None else None
+    if theme in (Theme.LIGHT, Theme.DARK):
+        ThemeChoice.objects.get_or_create(user=user, defaults={"theme": theme})

@@ -70,6 +70,22 @@ def test_signed_out_pages_keep_the_choice_in_a_cookie(client):
     assert html_tag(client.get(reverse("login"), **EN)).endswith(' data-theme="light">')
 
 
+def test_a_choice_made_before_signing_in_becomes_the_persons_own(client, owner, password):
+    choose(client, "dark", reverse("login"))
+    client.post(reverse("login"), {"username": owner.get_username(), "password": password})
+    assert ThemeChoice.objects.get(user=owner).theme == "dark"
+    other_browser = client_for(owner)
+    assert html_tag(other_browser.get(reverse("home"))).endswith(' data-theme="dark">')
+
+
+def test_signing_in_does_not_overwrite_a_stored_choice(client, owner, password):
+    ThemeChoice.objects.create(user=owner, theme="light")
+    choose(client, "dark", reverse("login"))
+    client.post(reverse("login"), {"username": owner.get_username(), "password": password})
+    assert ThemeChoice.objects.get(user=owner).theme == "light"
+    assert html_tag(client.get(reverse("home"))).endswith(' data-theme="light">')
+
+
 def test_signing_out_keeps_the_look_on_the_login_page(owner_client, team):
     choose(owner_client, "dark")
     owner_client.post(reverse("logout"))
