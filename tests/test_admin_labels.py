@@ -143,3 +143,11 @@ def test_staff_without_the_admin_get_the_login_page(client, owner):
     client.force_login(owner)
     response = client.get("/admin/teams/membership/")
     assert response.status_code == 302
+
+
+def test_the_admin_is_named_after_the_product(staff_client):
+    english = staff_client.get("/admin/", **EN).content.decode()
+    assert "Rivyaweb administration" in english
+    assert "Django administration" not in english
+    vietnamese = staff_client.get("/admin/", **VI).content.decode()
+    assert "Quản trị Rivyaweb" in vietnamese
