@@ -178,4 +178,6 @@ def test_the_player_is_drawn_within_the_window_whatever_the_shape(
     assert box is not None and box["width"] > 100 and box["height"] > 100, box
     # Its controls are in view without scrolling.
     assert box["y"] + box["height"] <= page.viewport_size["height"], box
+    # The prompt is shown once, in full.
+    assert page.get_by_text(PROMPT, exact=True).filter(visible=True).count() == 1
     assert_no_problems(page)
