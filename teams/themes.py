@@ -16,10 +16,14 @@ from teams.models import ThemeChoice
 Theme = ThemeChoice.Theme
 COOKIE_NAME = "theme"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+# The signed-in person's stored choice, copied into their session the first time it is read
+# (or when they sign in or choose), so a page costs no query for it: "" means no choice stored.
+SESSION_KEY = "theme"
 
 
 def chosen_theme(request: HttpRequest) -> str:
-    """The request's theme, looked up once per request (one query when signed in)."""
+    """The request's theme: from the session when signed in (one query the first time in a
+    session), else from the cookie."""
     cached: str | None = getattr(request, "_chosen_theme", None)
     if cached is None:
         cached = _look_up(request)
@@ -30,11 +34,20 @@ def chosen_theme(request: HttpRequest) -> str:
 def _look_up(request: HttpRequest) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        stored = ThemeChoice.objects.filter(user=user).values_list("theme", flat=True).first()
-        if stored is not None:
-            return stored
+        session = getattr(request, "session", None)
+        stored = session.get(SESSION_KEY) if session is not None else None
+        if stored is None or (stored and stored not in Theme.values):
+            stored = _stored_choice(user)
+            if session is not None:
+                session[SESSION_KEY] = stored
+        if stored:
+            return str(stored)
     cookie = request.COOKIES.get(COOKIE_NAME, "")
     return cookie if cookie in Theme.values else Theme.AUTO
+
+
+def _stored_choice(user: Any) -> str:
+    return ThemeChoice.objects.filter(user=user).values_list("theme", flat=True).first() or ""
 
 
 def remember_theme(request: HttpRequest, response: HttpResponseBase, theme: str) -> None:
@@ -42,6 +55,7 @@ def remember_theme(request: HttpRequest, response: HttpResponseBase, theme: str)
     the login page keeps it after signing out)."""
     if request.user.is_authenticated:
         ThemeChoice.objects.update_or_create(user=request.user, defaults={"theme": theme})
+        request.session[SESSION_KEY] = theme
     response.set_cookie(
         COOKIE_NAME,
         theme,
@@ -59,6 +73,11 @@ def keep_theme_chosen_before_signing_in(
 ) -> None:
     """Light or Dark chosen on the login page becomes the person's own, unless they chose
     already (then their stored choice stands)."""
-    theme = request.COOKIES.get(COOKIE_NAME) if request is not None else None
+    if request is None:
+        return
+    theme = request.COOKIES.get(COOKIE_NAME)
     if theme in (Theme.LIGHT, Theme.DARK):
-        ThemeChoice.objects.get_or_create(user=user, defaults={"theme": theme})
+        choice, _ = ThemeChoice.objects.get_or_create(user=user, defaults={"theme": theme})
+        request.session[SESSION_KEY] = choice.theme
+    else:
+        request.session[SESSION_KEY] = _stored_choice(user)

@@ -63,6 +63,8 @@ MATRIX = {
     "accounts/password/reset/<uidb64>/<token>/": everyone(302),
     "accounts/password/reset/done/": everyone(200),
     "i18n/setlang/": everyone(302, method=POST, data={"language": "en", "next": "/"}),
+    # The theme is anyone's own choice: stored on the person, or in a cookie when signed out.
+    "theme": everyone(302, method=POST, data={"theme": "dark", "next": "/"}),
     # The sandbox: its media are public (and signed), its control page is for superusers.
     "sandbox/media/<path:name>": everyone(404),
     "sandbox/control/": row(403, outsider=403),

@@ -204,11 +204,13 @@ def test_another_cards_outage_still_shows_when_one_card_changes(owner_client, ad
 # --- How long a video usually takes -----------------------------------------------------------
 
 
-def made_in(add_generation, seconds, *, duration=10, sound=True, hours_ago=1, **fields):
-    """A ready video of the owner's team that took ``seconds`` from request to ready."""
+def made_in(
+    add_generation, seconds, *, duration=10, sound=True, hours_ago=1, status=Status.READY, **fields
+):
+    """A video of the owner's team (ready unless told) that ended ``seconds`` after its request."""
     start = timezone.now() - timedelta(hours=hours_ago)
     return add_generation(
-        status=Status.READY,
+        status=status,
         duration=duration,
         sound=sound,
         created_at=start,
@@ -224,8 +226,7 @@ def test_an_in_flight_card_shows_the_teams_usual_time_for_its_choice(
         made_in(add_generation, seconds)
     made_in(add_generation, 9, team=outsider_team, user=outsider)  # another team's
     made_in(add_generation, 30, duration=5, sound=True)  # another choice
-    failed = made_in(add_generation, 2)
-    Generation.objects.filter(pk=failed.pk).update(status=Status.FAILED)
+    made_in(add_generation, 2, status=Status.FAILED)
     running = add_generation(status=Status.PROCESSING, duration=10, sound=True)
     first_of_its_kind = add_generation(status=Status.PROCESSING, duration=5, sound=False)
 

@@ -40,7 +40,8 @@ def stored_files(root) -> list[str]:
 
 def delete(generation, user) -> None:
     """Finish a video (only finished ones can be deleted), then delete it."""
-    Generation.objects.filter(pk=generation.pk).update(status=Status.FAILED)
+    if generation.status == Status.PENDING:  # as made by the form, never sent
+        assert generation.finish(Status.REJECTED)
     assert generation.soft_delete(user)
 
 
@@ -297,7 +298,7 @@ def test_every_card_offers_its_settings(owner_client, add_generation, status):
     generation = add_generation(status=status)
     page = owner_client.get(reverse("home"), **EN).content.decode()
     card = page[page.index(f'id="gen-{generation.pk}"') :]
-    link = re.search(r'<a href="([^"]+)" data-use-settings>Use these settings</a>', card)
+    link = re.search(r'<a href="([^"]+)" data-use-settings[^>]*>Use these settings</a>', card)
     assert link and link.group(1) == f"/?remix={generation.pk}"
 
 

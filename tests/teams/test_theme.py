@@ -2,7 +2,9 @@
 person when signed in (every browser), in a cookie when not, drawn by the server on <html>."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from generations.models import ShareLink
@@ -141,3 +143,21 @@ def test_the_switch_is_labelled_in_both_languages(owner_client, team):
     vietnamese = owner_client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
     assert 'aria-label="Theme"' not in vietnamese
     assert "Dark theme" not in vietnamese
+
+
+def theme_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"), **EN)
+    assert 'data-theme="dark"' in html_tag(response)
+    return sum("themechoice" in query["sql"].lower() for query in queries.captured_queries)
+
+
+def test_the_stored_choice_is_read_once_per_session(owner, team):
+    ThemeChoice.objects.create(user=owner, theme="dark")
+    signed_in = client_for(owner)  # signing in copies the choice into the session
+    assert [theme_queries(signed_in) for _ in range(3)] == [0, 0, 0]
+    # A session from before the choice was kept in it reads it once, then keeps it.
+    session = signed_in.session
+    del session["theme"]
+    session.save()
+    assert [theme_queries(signed_in) for _ in range(3)] == [1, 0, 0]
