@@ -99,6 +99,44 @@ def test_a_gif_named_png_is_refused_before_anything_is_sent(home_page):
     assert Generation.objects.count() == 0
 
 
+def test_the_file_field_speaks_the_pages_language(watched, live_server, owner, password):
+    """The browser's own "Choose File / No file chosen" would be in the browser's language:
+    the field wears a face in the page's language, naming the chosen file."""
+    from playwright.sync_api import expect
+
+    page = watched
+    sign_in(page, live_server.url, owner.get_username(), password, language="vi")
+    face = page.locator(".file-picker-face")
+    expect(face).to_be_visible()
+    expect(face.locator(".file-picker-button")).to_have_text("Chọn ảnh")
+    name = face.locator(".file-picker-name")
+    expect(name).to_have_text("Chưa chọn ảnh")
+    # The real field lies over the face: a click on the face reaches the field.
+    assert page.locator("#id_reference_image").bounding_box() == face.bounding_box()
+    face.scroll_into_view_if_needed()
+    box = face.bounding_box()
+    assert box is not None
+    with page.expect_file_chooser() as chooser:  # a click where the face is drawn
+        page.mouse.click(box["x"] + 20, box["y"] + box["height"] / 2)
+    chooser.value.set_files(
+        files=[{"name": "diều.png", "mimeType": "image/png", "buffer": image_bytes("PNG")}]
+    )
+    expect(name).to_have_text("diều.png")
+    # A refused file leaves the field empty, and the face says so.
+    page.set_input_files(
+        "#id_reference_image", files=[{"name": "kite.png", "mimeType": "image/png", "buffer": GIF}]
+    )
+    expect(page.locator("[data-reference-bad-type]")).to_be_visible()
+    expect(name).to_have_text("Chưa chọn ảnh")
+    # The keyboard reaches the field, and its focus shows on the face.
+    page.focus("#id_reference_image")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    outline = face.evaluate("element => getComputedStyle(element).outlineStyle")
+    assert outline == "solid"
+    assert_no_problems(page)
+
+
 def stored_files(root) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 

@@ -73,7 +73,41 @@
     );
   }
 
+  // The file field's face, in the page's language: shown once the script runs (without it
+  // the browser's own field stays), it names the chosen file.
+  function enhancePickers(root) {
+    root.querySelectorAll(".file-picker:not(.enhanced)").forEach(function (picker) {
+      var face = picker.querySelector(".file-picker-face");
+      if (!face) return;
+      picker.classList.add("enhanced");
+      face.hidden = false;
+      var input = picker.querySelector('input[type="file"]');
+      if (input) showFileName(input);
+    });
+  }
+
+  function showFileName(input) {
+    var name = input.closest(".file-picker") && input.closest(".file-picker").querySelector(".file-picker-name");
+    if (!name) return;
+    var file = input.files && input.files[0];
+    name.textContent = file ? file.name : name.getAttribute("data-empty");
+    name.classList.toggle("chosen", !!file);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      enhancePickers(document);
+    });
+  } else {
+    enhancePickers(document);
+  }
+  // A form swapped in by htmx gets its face too.
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target instanceof Element) enhancePickers(event.target);
+  });
+
   function showPreview(input) {
+    showFileName(input);
     var field = input.closest(".field");
     if (!field) return;
     var figure = field.querySelector(".reference-preview");
