@@ -43,6 +43,18 @@ setInterval(countPlaying, 20);
 """
 
 
+# The pointer passes over one tile onto the next within the same task.
+PASS_OVER = """([quick, rest]) => {
+  const from = quick.querySelector(".tile-media"), to = rest.querySelector(".tile-media");
+  from.dispatchEvent(new MouseEvent("mouseover", {bubbles: true}));
+  from.dispatchEvent(new MouseEvent("mouseout", {bubbles: true, relatedTarget: to}));
+  to.dispatchEvent(new MouseEvent("mouseover", {bubbles: true, relatedTarget: from}));
+}"""
+LEAVE = """(tile) => tile.querySelector(".tile-media").dispatchEvent(
+  new MouseEvent("mouseout", {bubbles: true, relatedTarget: document.body})
+)"""
+
+
 @pytest.fixture
 def seeded(owner, team, media_root):
     call_command("seed_gallery", user=owner.get_username(), count=SEEDED, stdout=io.StringIO())
@@ -71,7 +83,7 @@ def test_hovering_across_tiles_plays_only_preview_clips_one_at_a_time(gallery_pa
         tile = tiles.nth(index)
         tile.scroll_into_view_if_needed()
         tile.locator(".tile-media").hover()
-        expect(tile).to_have_attribute("data-test-played", "yes")
+        expect(tile).to_have_attribute("data-test-played", "yes", timeout=15_000)
         expect(page.locator("video")).to_have_count(1)  # the one on this tile
         if index:
             expect(tiles.nth(index - 1).locator("video")).to_have_count(0)
@@ -80,22 +92,20 @@ def test_hovering_across_tiles_plays_only_preview_clips_one_at_a_time(gallery_pa
     page.hover("header.topbar .brand")
     expect(page.locator("video")).to_have_count(0)
 
-    # Passing over a tile quicker than the delay starts nothing.
+    # Passing over a tile quicker than the delay starts nothing. The pointer's passage is
+    # dispatched in one go, so a slow machine cannot stretch it past the delay.
     quick, rest = tiles.nth(HOVERED), tiles.nth(HOVERED + 1)
-    quick.scroll_into_view_if_needed()
-    rest.scroll_into_view_if_needed()
-    # Boxes measured first, so the two moves follow each other within milliseconds.
-    boxes = [t.locator(".tile-media").bounding_box() for t in (quick, rest)]
-    for box in boxes:
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.evaluate(PASS_OVER, [quick.element_handle(), rest.element_handle()])
     expect(rest).to_have_attribute("data-test-played", "yes")
-    page.hover("header.topbar .brand")
+    page.evaluate(LEAVE, rest.element_handle())
     expect(page.locator("video")).to_have_count(0)
 
     hovered = {tiles.nth(i).get_attribute("data-generation-id") for i in range(HOVERED)}
     hovered.add(rest.get_attribute("data-generation-id"))
     previewed = {m.group(1) for p in page.requests if (m := PREVIEW.search(p))}
-    assert previewed == hovered
+    # Scrolling a tile into view can slide another under the resting pointer, which may then
+    # start its clip too: every hovered tile was previewed, and only previews were fetched.
+    assert hovered <= previewed
     assert quick.get_attribute("data-generation-id") not in previewed
     assert not [p for p in page.requests if FULL_VIDEO.search(p)]
     assert page.evaluate("window.__mostPlaying") == 1
