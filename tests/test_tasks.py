@@ -143,7 +143,9 @@ def test_a_create_slower_than_the_read_timeout_is_confirmed_not_rejected(add_gen
     """The retry reaches Rivya while the first create still runs: 409 on our own key means
     "still in progress", not a refusal."""
     settings.RIVYA_READ_TIMEOUT = 0.5
-    set_knobs(create_delay_seconds=3.0)
+    # Long enough that the retry below reaches the sandbox before this create ends, even on a
+    # machine loaded with other work.
+    set_knobs(create_delay_seconds=6.0)
     generation = add_generation()
 
     tasks.submit.call(str(generation.pk))  # times out; the sandbox goes on creating
@@ -157,7 +159,7 @@ def test_a_create_slower_than_the_read_timeout_is_confirmed_not_rejected(add_gen
     assert generation.create_attempts == 2
     assert not generation.can_retry
 
-    until(lambda: sandbox_models.Generation.objects.exists(), timeout=15)
+    until(lambda: sandbox_models.Generation.objects.exists(), timeout=30)
     run_retry()  # the replay of the first create
     generation = reload(generation)
     assert generation.status == Status.QUEUED
