@@ -88,7 +88,8 @@ class AuditListAdmin[M: Model](admin.ModelAdmin[M]):
 
 
 class EvidenceAdmin[M: Model](admin.ModelAdmin[M]):
-    """Records of what happened: viewed, never added, changed or deleted by hand."""
+    """Viewed only: never added, changed or deleted by hand here (records of what happened,
+    and lists whose rows are changed elsewhere)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

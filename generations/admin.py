@@ -14,7 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from credits import export
-from credits.admin import AuditListAdmin, Total, credits_text, generation_link, short_time
+from credits.admin import (
+    AuditListAdmin,
+    EvidenceAdmin,
+    Total,
+    credits_text,
+    generation_link,
+    short_time,
+)
 from credits.models import CreditEntry
 from generations import tasks
 from generations.models import Generation, ShareLink, Status
@@ -282,7 +289,7 @@ def number_or_dash(value: int | None) -> str:
 
 
 @admin.register(ShareLink)
-class ShareLinkAdmin(admin.ModelAdmin[ShareLink]):
+class ShareLinkAdmin(EvidenceAdmin[ShareLink]):
     """Public links to videos: who made which, until when, and whether they still work.
     Only the token's hash exists, and it is not shown; links are made and revoked on the
     video's page."""
@@ -307,12 +314,3 @@ class ShareLinkAdmin(admin.ModelAdmin[ShareLink]):
         if link.revoked_at is not None:
             return str(_("Revoked"))
         return str(_("Expired") if link.expires_at <= timezone.now() else _("Active"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from credits import limits
-from credits.admin import limit_text, short_time
+from credits.admin import EvidenceAdmin, limit_text, short_time
 from credits.models import BudgetEvent
 from teams.models import MAX_MONTHLY_CREDITS, Invitation, Membership, Team
 
@@ -127,7 +127,7 @@ class TeamAdmin(admin.ModelAdmin[Team]):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(EvidenceAdmin[Membership]):
     """Who is in which team, in which role: a list to find people by. Members, roles and
     caps are changed on the team's page (above), where a team keeps an owner and every
     cap change is recorded."""
@@ -149,12 +149,3 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     @admin.display(description=_("last chosen"), ordering="chosen_at")
     def last_chosen(self, membership: Membership) -> str:
         return short_time(membership.chosen_at)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
