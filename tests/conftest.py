@@ -29,6 +29,29 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing(django_test_environment):
+    """Tests hash passwords with MD5, as Django's testing guide advises.
+
+    The production hasher (PBKDF2, 1.5 million rounds) costs a third of a second per user made
+    and per sign-in, which hundreds of tests would pay for nothing: none of them tests hashing.
+    Django's own hashers stay listed after it, so a password hashed either way still checks.
+    """
+    from django.conf import settings
+    from django.test import override_settings
+
+    # override_settings, not assignment: it tells auth to forget the hashers it has cached.
+    cheap = override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            *settings.PASSWORD_HASHERS,
+        ]
+    )
+    cheap.enable()
+    yield
+    cheap.disable()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: no rate budget spent by the test before it.
