@@ -14,12 +14,7 @@ from django.utils.translation import gettext as _
 
 from credits import budgets
 from generations import catalog, tasks
-from generations.forms import (
-    REFERENCE_MAX_BYTES,
-    ReferenceImage,
-    StoredReference,
-    decode_reference,
-)
+from generations.forms import ReferenceImage, StoredReference, stored_reference_of
 from generations.models import (
     ENQUEUED,
     REDRIVE_GRACE,
@@ -167,26 +162,21 @@ def _duplicate_of(
     return recent.order_by("-created_at").first()
 
 
-def stored_reference(generation: Generation) -> ReferenceImage | None:
-    """The reference image ``generation`` was made from, read back from storage.
-
-    Kept as stored: a retry's or a remix's picture has the original's bytes and SHA-256.
-    Raises ``ValidationError``, ``ValueError`` or ``OSError`` when it can no longer be used.
-    """
-    if not generation.reference_image:
-        return None
-    storage = generation.reference_image.storage
-    name = generation.reference_image.name or ""
-    if storage.size(name) > REFERENCE_MAX_BYTES:
-        raise ValueError("the stored reference image is larger than allowed")
-    with storage.open(name, "rb") as file:
-        content = file.read(REFERENCE_MAX_BYTES + 1)
-    return decode_reference(content, generation.reference_name, stored=True)
+class ReferenceUnavailable(ValueError):
+    """The reference image a video was made from is no longer in its team's storage."""
 
 
 def retry_generation(generation: Generation, user: Any) -> tuple[Generation, bool]:
-    """A new generation from the inputs of ``generation``, reference image included."""
-    reference = stored_reference(generation)
+    """A new generation from the inputs of ``generation``, reference image included.
+
+    The image is named where it is stored, never written again (as a kept image is, see
+    ``forms.stored_reference_of``); the purge keeps it while any row names it. Raises
+    ``ReferenceUnavailable`` (and creates nothing) when the original named an image that is
+    gone from storage or lies outside its team's folder.
+    """
+    reference = stored_reference_of(generation)
+    if reference is None and generation.reference_image:
+        raise ReferenceUnavailable("the stored reference image can no longer be used")
     data = {
         "prompt": generation.prompt,
         "duration": generation.duration,

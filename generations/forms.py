@@ -296,11 +296,18 @@ def load_kept_reference(token: str, team: Any) -> StoredReference | None:
     if source_id is None:
         return None
     source = Generation.objects.filter(pk=source_id, team=team).first()
-    if source is None or not source.reference_image:
+    return None if source is None else stored_reference_of(source)
+
+
+def stored_reference_of(source: Generation) -> StoredReference | None:
+    """The reference image ``source`` was made from, where it is stored, for a new video to
+    name again; ``None`` when it has none, or its file lies outside its team's folder or is
+    no longer in storage."""
+    if not source.reference_image:
         return None
     key = source.reference_image.name or ""
     storage = source.reference_image.storage
-    if not key.startswith(f"teams/{team.pk}/") or not storage.exists(key):
+    if not key.startswith(f"teams/{source.team_id}/") or not storage.exists(key):
         return None
     sha256 = source.reference_sha256
     if not sha256:  # a row from before checksums were kept: read (never write) the file

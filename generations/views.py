@@ -11,7 +11,6 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage, default_storage
 from django.db.models import Max, Q
 from django.db.models.fields.files import FieldFile
@@ -363,7 +362,7 @@ def generation_retry(request: HtmxHttpRequest, pk: uuid.UUID) -> HttpResponse:
     except actions.REFUSALS as refusal:
         messages.error(request, " ".join(refusal.messages))
         return redirect("home")
-    except (ValidationError, ValueError, OSError):
+    except (actions.ReferenceUnavailable, OSError):
         messages.error(request, _("The reference image of this video can no longer be read."))
         return redirect("home")
     if not request.htmx:

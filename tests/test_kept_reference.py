@@ -2,12 +2,14 @@
 nothing is written again, no other team's file can be pulled in, and a file is deleted only
 with the last row that names it."""
 
+import hashlib
 import re
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.core import signing
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -353,3 +355,83 @@ def test_the_kept_image_survives_a_form_error_without_a_staged_copy(owner_client
     fixed = Generation.objects.get(prompt="Fixed")
     assert fixed.reference_image.name == made.reference_image.name
     assert stored_files(media_root) == [made.reference_image.name]
+
+
+# --- Retry names the original's stored image ---------------------------------------------------
+
+GONE = "The reference image of this video can no longer be read."
+
+
+def retry(client, generation, **extra):
+    return client.post(reverse("generation_retry", args=[generation.pk]), **EN, **extra)
+
+
+@pytest.mark.parametrize("which_first", ["original", "retry"])
+def test_purging_one_side_of_a_retry_keeps_the_image_for_the_other(
+    owner_client, owner, add_generation, media_root, settings, time_machine, which_first
+):
+    png = image_bytes("PNG")
+    original = add_generation(status=Status.FAILED, reference=png)
+    key = original.reference_image.name
+    assert retry(owner_client, original).status_code == 302
+    again = Generation.objects.exclude(pk=original.pk).get()
+    assert again.retry_of == original
+    assert again.reference_image.name == key
+    assert stored_files(media_root) == [key]
+
+    first, last = (original, again) if which_first == "original" else (again, original)
+    delete(first, owner)
+    assert purge_after_grace(settings, time_machine) == 1
+    assert stored_files(media_root) == [key]
+    response = owner_client.get(reverse("generation_reference", args=[last.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == png
+
+    # The last row that names it takes it.
+    delete(last, owner)
+    assert purge_after_grace(settings, time_machine) == 1
+    assert stored_files(media_root) == []
+
+
+def test_a_retry_whose_image_is_gone_from_storage_says_so_and_makes_nothing(
+    owner_client, add_generation, media_root
+):
+    original = add_generation(status=Status.REJECTED, reference=image_bytes("PNG"))
+    default_storage.delete(original.reference_image.name)
+    response = retry(owner_client, original, follow=True)
+    assert response.status_code == 200
+    assert GONE in response.content.decode()
+    assert list(Generation.objects.all()) == [original]
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.parametrize("where", ["another team's folder", "outside every team's folder"])
+def test_a_retry_never_names_a_file_outside_its_teams_folder(
+    owner_client, add_generation, media_root, outsider, outsider_team, where
+):
+    if where == "another team's folder":
+        theirs = add_generation(team=outsider_team, user=outsider, reference=image_bytes("PNG"))
+        key = theirs.reference_image.name
+    else:
+        key = default_storage.save("demo/kite.png", ContentFile(image_bytes("PNG")))
+    original = add_generation(status=Status.FAILED)
+    Generation.objects.filter(pk=original.pk).update(reference_image=key)
+    before = Generation.objects.count()
+    response = retry(owner_client, original, follow=True)
+    assert response.status_code == 200
+    assert GONE in response.content.decode()
+    assert Generation.objects.count() == before
+    assert not Generation.objects.filter(retry_of=original).exists()
+    assert stored_files(media_root) == [key]
+
+
+def test_a_retry_moments_later_is_the_same_request(owner_client, add_generation, media_root):
+    png = image_bytes("PNG")
+    original = add_generation(
+        status=Status.FAILED, reference=png, reference_sha256=hashlib.sha256(png).hexdigest()
+    )
+    retry(owner_client, original)
+    retry(owner_client, original, **HX)
+    again = Generation.objects.get(retry_of=original)
+    assert again.reference_sha256 == original.reference_sha256
+    assert stored_files(media_root) == [original.reference_image.name]

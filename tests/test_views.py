@@ -1,3 +1,4 @@
+import hashlib
 import re
 import uuid
 from datetime import timedelta
@@ -403,7 +404,7 @@ def test_detail_shows_the_player_and_the_inputs(owner_client, add_generation):
 
 
 def test_retry_makes_a_new_generation_from_the_same_inputs(
-    owner_client, add_generation, django_capture_on_commit_callbacks
+    owner_client, add_generation, media_root, django_capture_on_commit_callbacks
 ):
     png = image_bytes("PNG", (20, 20))
     original = add_generation(
@@ -428,8 +429,15 @@ def test_retry_makes_a_new_generation_from_the_same_inputs(
         True,
         "16:9",
     )
-    assert retry.reference_image.name != original.reference_image.name
+    # The retry names the original's stored image: nothing is written again.
+    assert retry.reference_image.name == original.reference_image.name
+    assert [p for p in media_root.rglob("*") if p.is_file()] == [
+        media_root / original.reference_image.name
+    ]
     assert retry.reference_image.read() == png
+    assert (retry.reference_mime, retry.reference_name) == ("image/png", "ref.png")
+    # A row from before checksums were kept: the file is read to compute one.
+    assert retry.reference_sha256 == hashlib.sha256(png).hexdigest()
     assert [t.args_kwargs["args"] for t in submit_tasks()] == [[str(retry.pk)]]
     # A second click moments later is the same request.
     owner_client.post(reverse("generation_retry", args=[original.pk]))
