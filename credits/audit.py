@@ -36,6 +36,7 @@ from django.db.models import (
 from django.db.models.sql.compiler import SQLCompiler
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from credits.models import BalanceSnapshot, BudgetEvent, CreditEntry
@@ -458,7 +459,9 @@ def _entry(row: CreditEntry) -> Anomaly:
 
 def _open_reserve(row: CreditEntry) -> Anomaly:
     """A reservation left open: its generation is the row staff look at and act on."""
-    detail = _("%(credits)s credits reserved") % {"credits": -row.amount}
+    detail = _("%(credits)s credits reserved") % {
+        "credits": number_format(-row.amount, force_grouping=True)
+    }
     label = str(row.generation_id)
     return Anomaly(GENERATION, row.generation_id, label, _team_name(row), row.created_at, detail)
 

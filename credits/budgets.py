@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from credits import tasks
@@ -86,7 +87,8 @@ def _refuse_unless_fits(budget: Usage | None, cap: Usage | None, price: int) -> 
     )
     for usage, code, message in limits:
         if usage is not None and not usage.allows(price):
-            params = {"left": usage.left, "limit": usage.limit, "price": price}
+            figures = {"left": usage.left, "limit": usage.limit, "price": price}
+            params = {name: number_format(n, force_grouping=True) for name, n in figures.items()}
             raise BudgetRefused(message, code=code, params=params)
 
 

@@ -4,6 +4,7 @@
 foreign keys, and anything a generation knows (its task id, its creator) is passed in.
 """
 
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -175,6 +176,11 @@ class BalanceSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credits} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def taken_just_now(self) -> bool:
+        """Read less than a minute ago, where "0 minutes ago" would read oddly."""
+        return timezone.now() - self.taken_at < timedelta(minutes=1)
 
 
 class Hold(models.Model):

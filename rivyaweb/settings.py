@@ -158,6 +158,8 @@ if TRUSTED_PROXY_COUNT <= 0:
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Vietnamese numbers grouped by thousands ("10.000 tín dụng"), which Django's locale leaves out.
+FORMAT_MODULE_PATH = ["rivyaweb.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -29,6 +29,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -257,8 +258,8 @@ def team_budget(request: HttpRequest, team_id: int) -> HttpResponse:
     elif budget is None:
         messages.success(request, _("The team now has no monthly budget."))
     else:
-        done = _("The team's monthly budget is now %(credits)d credits.")
-        messages.success(request, done % {"credits": budget})
+        done = _("The team's monthly budget is now %(credits)s credits.")
+        messages.success(request, done % {"credits": number_format(budget, force_grouping=True)})
         above = ", ".join(other.user.get_username() for other in limits.caps_above(team))
         if above:
             warning = _("Caps above the budget, which stops these members first: %(names)s.")
@@ -288,16 +289,20 @@ def member_cap(request: HttpRequest, team_id: int, membership_id: int) -> HttpRe
 
 def _say_cap_set(request: HttpRequest, other: Membership, changed: bool) -> None:
     cap, budget = other.monthly_credit_cap, other.team.monthly_credit_budget
-    names = {"user": other.user.get_username(), "credits": cap, "budget": budget}
+    names = {
+        "user": other.user.get_username(),
+        "credits": number_format(cap, force_grouping=True) if cap is not None else "",
+        "budget": number_format(budget, force_grouping=True) if budget is not None else "",
+    }
     if not changed:
         messages.info(request, _("The cap was already that; nothing changed."))
     elif cap is None:
         messages.success(request, _("%(user)s now has no monthly cap.") % names)
     else:
-        messages.success(request, _("%(user)s may now spend %(credits)d credits a month.") % names)
+        messages.success(request, _("%(user)s may now spend %(credits)s credits a month.") % names)
         if budget is not None and cap > budget:
             warning = _(
-                "This cap is above the team's budget of %(budget)d credits, "
+                "This cap is above the team's budget of %(budget)s credits, "
                 "which stops %(user)s first."
             )
             messages.warning(request, warning % names)

@@ -25,7 +25,8 @@ from teams.models import Membership, Team
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 LEDGER = "/admin/credits/creditentry/"
 GENERATIONS = "/admin/generations/generation/"
-TOTAL = re.compile(r'data-total="(\w+)">(-?\d+)<')
+# Grouped by thousands as the page's language writes them ("1.234" in Vietnamese).
+TOTAL = re.compile(r'data-total="(\w+)">(-?[\d.,]+)<')
 EDIT_CONTROLS = ('name="_save"', 'name="_continue"', 'class="addlink"', 'class="deletelink"')
 
 
@@ -40,7 +41,7 @@ def content(response) -> str:
 
 def totals(response) -> dict[str, int]:
     assert response.status_code == 200
-    return {key: int(value) for key, value in TOTAL.findall(response.text)}
+    return {key: int(re.sub(r"[.,]", "", value)) for key, value in TOTAL.findall(response.text)}
 
 
 def read_csv(response) -> list[list[str]]:

@@ -163,7 +163,7 @@ def test_the_form_shows_what_is_left_and_what_the_choice_costs(roles, team):
 
     page = client.get(reverse("home"), **EN).content.decode()
 
-    assert "Team budget: 945 of 1000 credits left this month." in page
+    assert "Team budget: 945 of 1,000 credits left this month." in page
     assert "Your monthly cap: 45 of 100 credits left." in page
     shown = re.findall(r'<p class="expected-price([^"]*)"([^>]*)>(.*?)</p>', page, re.DOTALL)
     by_choice = {
@@ -192,7 +192,7 @@ def test_the_form_shows_what_is_left_and_what_the_choice_costs(roles, team):
 def test_a_choice_that_fits_is_not_flagged(owner_client, team):
     set_budget(team, 1000)
     page = owner_client.get(reverse("home"), **EN).content.decode()
-    assert "Team budget: 1000 of 1000 credits left this month." in page
+    assert "Team budget: 1,000 of 1,000 credits left this month." in page
     assert "Your monthly cap" not in page
     assert "over-budget" not in page
     assert page.count("It fits what is left this month.") == 4
