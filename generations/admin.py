@@ -25,9 +25,10 @@ from credits.admin import (
 from credits.models import CreditEntry
 from generations import tasks
 from generations.models import Generation, ShareLink, Status
+from rivyaweb.admin import LabelledTabularInline
 
 
-class CreditEntryInline(admin.TabularInline[CreditEntry, Generation]):
+class CreditEntryInline(LabelledTabularInline[CreditEntry, Generation]):
     model = CreditEntry
     extra = 0
     can_delete = False

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from credits import limits
 from credits.admin import EvidenceAdmin, limit_text, short_time
 from credits.models import BudgetEvent
+from rivyaweb.admin import LabelledTabularInline
 from teams.models import MAX_MONTHLY_CREDITS, Invitation, Membership, Team
 
 # Budgets and caps (the only positive integers of a team and a membership here) take the
@@ -25,7 +26,7 @@ LIMIT_RANGE: dict[type[Field[Any, Any]], dict[str, Any]] = {
 }
 
 
-class MembershipInline(admin.TabularInline[Membership, Team]):
+class MembershipInline(LabelledTabularInline[Membership, Team]):
     model = Membership
     formfield_overrides = LIMIT_RANGE
     extra = 0
@@ -34,7 +35,7 @@ class MembershipInline(admin.TabularInline[Membership, Team]):
     readonly_fields = ["created_at", "chosen_at"]
 
 
-class InvitationInline(admin.TabularInline[Invitation, Team]):
+class InvitationInline(LabelledTabularInline[Invitation, Team]):
     model = Invitation
     extra = 0
     can_delete = False
@@ -46,7 +47,7 @@ class InvitationInline(admin.TabularInline[Invitation, Team]):
         return False
 
 
-class BudgetEventInline(admin.TabularInline[BudgetEvent, Team]):
+class BudgetEventInline(LabelledTabularInline[BudgetEvent, Team]):
     """The team's budget history: evidence, so nobody adds, edits or deletes it here."""
 
     model = BudgetEvent

@@ -160,3 +160,34 @@ def test_copying_again_resends_only_made_videos_to_the_copy_step(
     assert made.status == Status.SAVING and made.attempts == 0
     assert queued("mirror") == [str(made.pk)]
     assert unconfirmed.status == Status.ATTENTION
+
+
+@pytest.mark.django_db
+def test_every_field_of_a_team_inline_is_named_by_its_column_and_its_own_row(
+    staff_client, owner, member
+):
+    """A tabular inline names its columns only in the table's head; each field gets its own
+    name, and each row its own (the admin's related-field wrapper shares its attrs between
+    rows, so a name set there would land one row late)."""
+    import re
+    from html import unescape
+
+    team = Team.objects.create(name="Studio")
+    Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
+    Membership.objects.create(team=team, user=member, role=Membership.Role.MEMBER)
+    page = staff_client.get(
+        f"/admin/teams/team/{team.pk}/change/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    names = {
+        field: unescape(name)
+        for field, name in re.findall(
+            r'<select name="memberships-(\d-\w+)"[^>]*aria-label="([^"]+)"', page
+        )
+    }
+    assert names["0-user"] == "User, owner @ Studio (owner)"
+    assert names["0-role"] == "Role, owner @ Studio (owner)"
+    assert names["1-user"] == "User, member @ Studio (member)"
+    assert names["1-role"] == "Role, member @ Studio (member)"
+    assert 'aria-label="Monthly credit cap, member @ Studio (member)"' in page
+    assert 'aria-label="Delete, member @ Studio (member)"' in page
+    assert 'aria-label="User, new row"' in page  # the template row that "Add another" copies

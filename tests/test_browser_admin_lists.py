@@ -2,6 +2,7 @@
 nothing scrolls sideways, no column title is cut and axe finds nothing serious, in either
 language and theme; the admin's pages meet colour contrast in both themes."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -144,4 +145,48 @@ def test_admin_pages_meet_colour_contrast(watched, live_server, django_user_mode
         found[url] = page.evaluate(CONTRAST)
     found = {url: nodes for url, nodes in found.items() if nodes}
     assert not found, found
+    assert_no_problems(page)
+
+
+ADMIN_FORMS = [
+    "/admin/",
+    "/admin/generations/generation/{video}/change/",
+    "/admin/teams/team/{team}/change/",
+    "/admin/teams/team/add/",
+    "/admin/credits/creditentry/add/",
+    "/admin/credits/dashboard/",
+    "/admin/credits/reconciliation/",
+    "/admin/auth/user/add/",
+    "/admin/auth/group/add/",
+]
+
+
+def test_admin_forms_name_every_control(watched, live_server, django_user_model, rows, shots):
+    """axe finds nothing serious or critical on the admin's forms: every field of a tabular
+    inline is named by its column and row, and the autocomplete boxes by their label."""
+    from playwright.sync_api import expect
+
+    from generations.models import Generation
+
+    django_user_model.objects.create_superuser("root", "root@example.com", "pw-admin-1234")
+    video = Generation.objects.get(status=Status.READY)
+    page = watched
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url, "root", "pw-admin-1234", language="en", next="/admin/")
+    found = {}
+    for url in ADMIN_FORMS:
+        url = url.format(video=video.pk, team=rows.pk)
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, url
+        found[url] = [v for v in violations_on(page) if v["impact"] in BLOCKING]
+        if url.endswith(f"/team/{rows.pk}/change/"):
+            page.screenshot(path=shots / "admin-team-change.png", full_page=True)
+            member = "nguyen.thi.minh.chau.production"
+            role = page.get_by_role("combobox", name=f"Role, {member} @ {rows.name} (owner)")
+            expect(role).to_have_value("owner")
+            expect(page.get_by_role("combobox", name=re.compile(r"^User,? .*"))).to_have_count(2)
+        if url.endswith("/creditentry/add/"):
+            expect(page.get_by_role("combobox", name=re.compile(r"^Team"))).to_be_visible()
+    found = {url: violations for url, violations in found.items() if violations}
+    assert not found, "axe found:\n" + readable(found)
     assert_no_problems(page)
