@@ -15,6 +15,7 @@ used again where it is stored: the form carries a signed token naming that video
 import hashlib
 import io
 import time
+import unicodedata
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -405,10 +406,12 @@ class GenerationForm(forms.Form):
     @property
     def prompt_length(self) -> int:
         """The current prompt's length as the counter shows it (trimmed, UTF-16 units)."""
-        return utf16_length(str(self["prompt"].value() or "").strip())
+        return utf16_length(unicodedata.normalize("NFC", str(self["prompt"].value() or "").strip()))
 
     def clean_prompt(self) -> str:
-        prompt: str = self.cleaned_data["prompt"]
+        # Composed (NFC): a keyboard that sends "ó" as "o" and a combining accent makes the
+        # same text, which would count twice as long and miss its own words in a search.
+        prompt = unicodedata.normalize("NFC", self.cleaned_data["prompt"])
         length = utf16_length(prompt)
         if length > PROMPT_LIMIT:
             raise ValidationError(

@@ -9,6 +9,7 @@ offset. Nothing counts the team's rows.
 import base64
 import binascii
 import functools
+import unicodedata
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import render
@@ -139,19 +140,37 @@ def _in_dates(rows: GenerationQuerySet, start: date | None, end: date | None) ->
     return rows
 
 
+def fold(text: str | None) -> str | None:
+    """Text as SQLite's search compares it: composed (NFC) and case-folded, so "ĐÀN",
+    "Đàn" and "đàn" typed with a separate accent mark are one word."""
+    return None if text is None else unicodedata.normalize("NFC", text).casefold()
+
+
+def register_fold(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Give every new SQLite connection ``rivyaweb_fold()`` (``connection_created``):
+    SQLite's own LIKE folds the case of ASCII letters only."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("rivyaweb_fold", 1, fold, deterministic=True)
+
+
 def search(rows: GenerationQuerySet, query: str) -> GenerationQuerySet:
     """Prompts matching ``query``: full-text on PostgreSQL (words as typed, "quoted
-    phrases", -excluded words), every word contained on SQLite."""
+    phrases", -excluded words), every word contained on SQLite. Either way case is
+    ignored and the query is composed (NFC), as prompts are stored."""
+    query = unicodedata.normalize("NFC", query)
     if connection.vendor == "postgresql":
         # A constant expression; the query itself goes as a parameter.
         matches = RawSQL(SEARCH_SQL, [query], output_field=BooleanField())  # noqa: S611
         return rows.filter(matches)
+    rows = rows.annotate(
+        folded_prompt=Func(F("prompt"), function="rivyaweb_fold", output_field=TextField())
+    )
     for word in query.split():
         excluded = word.startswith("-") and len(word) > 1
         word = word.lstrip("-").strip('"')
         if not word:
             continue
-        match = Q(prompt__icontains=word)
+        match = Q(folded_prompt__contains=fold(word))
         rows = rows.exclude(match) if excluded else rows.filter(match)
     return rows
 

@@ -530,6 +530,8 @@ def test_card_appears_and_updates_without_a_reload(live_server, page, owner, pas
     page.click("main button[type=submit]")  # the top bar has the language buttons
     page.wait_for_url(f"{live_server.url}{reverse('home')}")  # loaded, scripts and all
 
+    page.fill("#id_prompt", "ho\u031b\u0300 ")  # "hờ" typed as h, o, horn, grave accent
+    expect(page.locator(".counter-value")).to_have_text("2")  # counted composed, as sent
     page.fill("#id_prompt", "😀 abc ")
     expect(page.locator(".counter-value")).to_have_text("6")  # trimmed, UTF-16 units
     image = tmp_path / "kite.png"

@@ -64,6 +64,21 @@ def test_prompt_limit_applies_after_trimming(owner):
     assert make_form(owner, {"prompt": "  " + "a" * PROMPT_LIMIT + "   "}).is_valid()
 
 
+def test_a_prompt_typed_with_separate_accent_marks_is_sent_composed(owner):
+    """ "ở" typed as "o", a horn and a hook is one letter: the prompt counts and is kept as
+    composed text (NFC), so 1000 Vietnamese letters fit whatever the keyboard sent."""
+    import unicodedata
+
+    word = "Phở bò ở Hà Nội "
+    composed = (word * (PROMPT_LIMIT // len(word) + 1))[:PROMPT_LIMIT].strip()
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert len(decomposed) > PROMPT_LIMIT
+    form = make_form(owner, {"prompt": decomposed})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["prompt"] == composed
+    assert form.prompt_length == len(composed)
+
+
 def test_prompt_of_only_whitespace_is_missing(owner):
     form = make_form(owner, {"prompt": "   \n\t "})
     assert field_codes(form, "prompt") == ["required"]

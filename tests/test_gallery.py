@@ -301,6 +301,24 @@ def test_search_finds_vietnamese_words_with_diacritics(prompts, owner_client):
     assert shown(owner_client, q="giraffe") == set()
 
 
+def test_search_ignores_case_in_vietnamese_letters_too(prompts, owner_client):
+    """ "Đàn", "MÈO", "Sóng" find their lowercase words on both databases, beyond ASCII."""
+    cat_orange, cat_black, kite, waves = prompts.values()
+    assert shown(owner_client, q="MÈO") == as_ids([cat_orange, cat_black])
+    assert shown(owner_client, q="ĐEN") == {str(cat_black.pk)}
+    assert shown(owner_client, q="sóng BIỂN") == {str(waves.pk)}
+    assert shown(owner_client, q="mèo -ĐEN") == {str(cat_orange.pk)}
+    assert shown(owner_client, q="KITE") == {str(kite.pk)}
+
+
+def test_search_matches_words_typed_with_decomposed_accents(prompts, owner_client):
+    """Some keyboards send "ò" as "o" plus a combining accent: the same word to a person."""
+    import unicodedata
+
+    *_, waves = prompts.values()
+    assert shown(owner_client, q=unicodedata.normalize("NFD", "sóng biển")) == {str(waves.pk)}
+
+
 def test_search_combines_with_filters(prompts, owner_client):
     cat_orange, cat_black, *_ = prompts.values()
     Generation.objects.filter(pk=cat_black.pk).update(sound=True)

@@ -4,12 +4,13 @@
 (function () {
   "use strict";
 
-  // String.length counts UTF-16 code units, the way Rivya counts the prompt.
+  // String.length counts UTF-16 code units, the way Rivya counts the prompt; the server sends
+  // the prompt composed (NFC), so an accent typed as a separate mark counts once here too.
   function updateCounter(textarea) {
     var counter = document.querySelector('[data-counter-for="' + textarea.id + '"]');
     if (!counter) return;
     var limit = parseInt(textarea.getAttribute("data-utf16-limit"), 10);
-    var length = textarea.value.trim().length;
+    var length = textarea.value.trim().normalize("NFC").length;
     counter.querySelector(".counter-value").textContent = String(length);
     counter.classList.toggle("over", length > limit);
   }
