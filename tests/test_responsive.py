@@ -164,6 +164,45 @@ def test_the_desktop_keeps_the_nav_inline(watched, live_server, owner, password,
     assert page.locator(".topbar").bounding_box()["height"] < 64
 
 
+# Each filter's label and control boxes, and the favourites checkbox against its label.
+FILTER_BOXES = """() => {
+  const box = (el) => el.getBoundingClientRect();
+  const filters = document.querySelectorAll('.gallery-filter:not(.checkbox-field)');
+  const fields = [...filters].map((f) => ({
+    label: box(f.querySelector('label')), control: box(f.querySelector('select, input')),
+  }));
+  const check = document.querySelector('.gallery-filter.checkbox-field');
+  return {
+    fields: fields.map((f) => ({labelTop: f.label.top, controlBottom: f.control.bottom,
+                                controlHeight: f.control.height})),
+    tick: box(check.querySelector('input')), text: box(check.querySelector('label')),
+  };
+}"""
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_gallery_filters_line_up(watched, live_server, owner, password, team, size):
+    """Labels of one row share a line whatever their control (a date is as tall as a menu),
+    and the favourites checkbox sits beside its words, centred on them."""
+    page = watched
+    page.set_viewport_size(size)
+    sign_in(page, live_server.url, owner.get_username(), password, language="vi")
+    page.goto(f"{live_server.url}{reverse('gallery')}")
+    boxes = page.evaluate(FILTER_BOXES)
+    rows: dict[int, list[dict]] = {}
+    for field in boxes["fields"]:
+        rows.setdefault(round(field["controlBottom"] / 20), []).append(field)
+    assert len(rows) < len(boxes["fields"])  # rows of several filters
+    for row in rows.values():
+        assert max(f["labelTop"] for f in row) - min(f["labelTop"] for f in row) <= 1, row
+        assert len({round(f["controlHeight"]) for f in row}) == 1, row
+    tick, text = boxes["tick"], boxes["text"]
+    assert tick["right"] <= text["left"], "the checkbox should stand before its words"
+    middle = lambda b: b["top"] + b["height"] / 2  # noqa: E731
+    assert abs(middle(tick) - middle(text)) <= 3, (tick, text)
+    assert_no_problems(page)
+
+
 def test_the_skip_link_moves_the_focus_to_the_main_content(
     watched, live_server, owner, password, team
 ):
