@@ -6,7 +6,8 @@ storage). The measured team holds half of them, so page 500 (48 tiles a page: ro
 to 24,000) exists; the 49 other teams share the rest. Page 500 is reached as the "load
 more" link reaches it, by keyset: its cursor is computed from the data (the position of
 the last row of page 499), not by walking 499 pages. Also measured: the htmx "load more"
-fragment of page 500, and a prompt search (full text on PostgreSQL, contains on SQLite).
+fragment of page 500, and a prompt search (full text on PostgreSQL, contains on SQLite)
+that fills page 1 and one that matches nothing, so reads every row of the team.
 
 Baseline: ``GET /healthz`` through the same logged-in test client.
 """
@@ -70,10 +71,13 @@ def prepare() -> dict[str, Callable[[], Any]]:
     gallery, healthz = reverse("gallery"), reverse("healthz")
     deep = f"{gallery}?after={deep_cursor(team).encode()}"
     search = f"{gallery}?q=lighthouse"
+    # A word no prompt holds: every row of the team is read before the page is known empty.
+    nothing = f"{gallery}?q=giraffe"
     check(client, gallery)
     check(client, deep)
     check(client, deep, HTTP_HX_REQUEST="true")
     assert client.get(search).status_code == 200
+    assert 'class="gallery-tile' not in client.get(nothing).content.decode()
     assert client.get(healthz).status_code == 200
     return {
         "healthz": lambda: client.get(healthz),
@@ -81,6 +85,7 @@ def prepare() -> dict[str, Callable[[], Any]]:
         f"page {DEEP_PAGE}": lambda: client.get(deep),
         f"page {DEEP_PAGE}, load more": lambda: client.get(deep, HTTP_HX_REQUEST="true"),
         "search, page 1": lambda: client.get(search),
+        "search, no match": lambda: client.get(nothing),
     }
 
 
