@@ -335,7 +335,7 @@ def _card_inserted(
         parts.append(
             render_to_string(
                 "generations/home.html#generation-form",
-                _form_context(request, form, team),
+                {**_form_context(request, form, team), "sent": generation},
                 request=request,
             )
         )

@@ -203,6 +203,30 @@ def test_the_gallery_filters_line_up(watched, live_server, owner, password, team
     assert_no_problems(page)
 
 
+def test_on_a_phone_the_new_card_comes_into_view_after_sending(
+    watched, live_server, owner, password, team
+):
+    """Below 820 px the cards sit under the form: after a submit the new card, at most peeking
+    in at the bottom, is scrolled into view, and the form says the video was sent with a link
+    to the card."""
+    from playwright.sync_api import expect
+
+    page = watched
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server.url, owner.get_username(), password)
+    page.fill("#id_prompt", "A paper boat drifting down a rainy street in Hoi An")
+    page.click("#generation-form button[type=submit]")
+    card = page.locator("#cards article.gen-card").first
+    expect(card).to_be_visible()
+    expect(card).to_be_in_viewport(ratio=0.9)
+    note = page.locator("#generation-form .sent-note")
+    expect(note).to_contain_text("Rivya is making the video")
+    expect(note.get_by_role("link", name="See its card")).to_have_attribute(
+        "href", f"#{card.get_attribute('id')}"
+    )
+    assert_no_problems(page)
+
+
 def test_the_skip_link_moves_the_focus_to_the_main_content(
     watched, live_server, owner, password, team
 ):

@@ -210,6 +210,12 @@ def test_htmx_post_answers_with_the_card_and_a_fresh_form(owner_client, http_cal
     assert f"ids={generation.pk}" in page  # the poller now follows the new card
     assert 'name="since" value="5"' in page
     assert http_calls == []
+    # The fresh form says the video was sent and links to its card (announced: role=status).
+    note = re.search(r'<p class="sent-note" role="status">(.*?)</p>', page, re.S)
+    assert note, "no note that the video was sent"
+    assert f'href="#gen-{generation.pk}" data-sent-card' in note.group(1)
+    assert "Rivya is making the video" in note.group(1)
+    assert "sent-note" not in html(owner_client.get(reverse("home")))  # only after a submit
 
 
 @pytest.mark.parametrize(

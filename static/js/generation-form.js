@@ -278,6 +278,24 @@
       });
   });
 
+  // After a submit, the fresh form says the video was sent and links to its card. Where the
+  // card's head is out of sight (below the form on a phone), the card is brought into view.
+  document.addEventListener("htmx:load", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var link = target.querySelector("a[data-sent-card]");
+    if (!link) return;
+    setTimeout(function () {
+      var card = document.getElementById(link.getAttribute("href").slice(1));
+      if (!card) return;
+      var box = card.getBoundingClientRect();
+      var seen = Math.min(box.height, 160); // the status, the time and the start of the picture
+      if (box.top >= 0 && box.top + seen <= window.innerHeight) return;
+      var still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      card.scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
+    }, 0);
+  });
+
   // Ctrl+Enter (⌘+Enter on a Mac) anywhere in the form sends it, the way the button does.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
