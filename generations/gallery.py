@@ -8,12 +8,10 @@ offset. Nothing counts the team's rows.
 
 import base64
 import binascii
-import functools
 import unicodedata
 import uuid
-import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -71,24 +69,6 @@ class Cursor:
 class Page:
     tiles: list[Generation]
     next_cursor: Cursor | None
-
-
-# The viewer's time zone, as their browser names it (static/js/gallery.js sets the cookie).
-# Days (headings, the ``from`` and ``to`` filters) are the viewer's days; without the
-# cookie they are the site's (``TIME_ZONE``).
-TIME_ZONE_COOKIE = "tz"
-
-
-@functools.cache
-def known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def viewer_time_zone(request: HttpRequest) -> tzinfo:
-    name = request.COOKIES.get(TIME_ZONE_COOKIE, "")
-    if name in known_time_zones():
-        return zoneinfo.ZoneInfo(name)
-    return timezone.get_current_timezone()
 
 
 def team_creators(team: Team) -> list[tuple[int, str]]:
@@ -216,12 +196,9 @@ def next_url(request: HttpRequest, cursor: Cursor | None) -> str:
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def gallery(request: HttpRequest) -> HttpResponse:
-    """The current team's videos; with htmx, just the next tiles and the next sentinel."""
-    with timezone.override(viewer_time_zone(request)):
-        return _gallery(request)
+    """The current team's videos; with htmx, just the next tiles and the next sentinel.
 
-
-def _gallery(request: HttpRequest) -> HttpResponse:
+    Days and times are the viewer's (``rivyaweb.timezones`` activates the browser's zone)."""
     team = current_team(request)
     form = GalleryFilterForm(request.GET or None, creators=team_creators(team))
     filters = form.filters() if form.is_bound else {"status": "ready", "order": "newest"}

@@ -130,16 +130,6 @@
     if (next) next.focus();
   });
 
-  // Days are the viewer's days: tell the server which time zone this browser is in.
-  try {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && /^[A-Za-z0-9_+\/-]+$/.test(zone) && document.cookie.split("; ").indexOf("tz=" + zone) < 0) {
-      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
-    }
-  } catch (error) {
-    // No Intl time zone: the site's time zone is used.
-  }
-
   // A hidden tab plays nothing.
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) stop();
