@@ -63,3 +63,11 @@ def test_the_admin_shows_the_viewers_clock(django_user_model, made):
     staff.cookies["tz"] = "Asia/Ho_Chi_Minh"
     page = staff.get(f"/admin/generations/generation/{made.pk}/change/", **EN).content.decode()
     assert "2026-11-30 07:06" in page or "7:06 a.m." in page
+
+
+def test_vietnamese_reads_the_time_then_the_day(owner_client, made):
+    owner_client.cookies["tz"] = "Asia/Ho_Chi_Minh"
+    page = owner_client.get(
+        reverse("generation_detail", args=[made.pk]), HTTP_ACCEPT_LANGUAGE="vi"
+    ).content.decode()
+    assert "07:06, ngày 30 tháng 11 năm 2026" in page
