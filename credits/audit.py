@@ -294,7 +294,8 @@ def _days(month: date) -> list[Day]:
     )
     spent: dict[date, int] = defaultdict(int)
     for row in quarters:
-        spent[timezone.localdate(quarter_start(row["quarter"]))] -= row["total"] or 0
+        day = timezone.localdate(quarter_start(row["quarter"]), timezone.get_default_timezone())
+        spent[day] -= row["total"] or 0
     count = (end.date() - start.date()).days
     every = (month + timedelta(days=offset) for offset in range(count))
     return [Day(day, spent.get(day, 0)) for day in every]

@@ -19,7 +19,9 @@ from credits.models import CreditEntry, Hold
 
 def month_of(moment: datetime | None = None) -> date:
     """The first day of the budget month ``moment`` (now by default) falls in."""
-    return timezone.localdate(moment).replace(day=1)
+    # The site's zone, never the viewer's (rivyaweb.timezones activates theirs for display):
+    # a budget month is the same for everyone in the team.
+    return timezone.localdate(moment, timezone.get_default_timezone()).replace(day=1)
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:

@@ -344,3 +344,20 @@ def test_alerts_start_again_in_a_new_month(owner_client, team, mailoutbox):
         ask(owner_client, prompt="December")
     months = sorted(BudgetAlert.objects.values_list("month", flat=True))
     assert months == [date(2026, 11, 1), date(2026, 12, 1)]
+
+
+def test_the_budget_month_is_the_sites_whatever_the_viewers_time_zone(roles, team):
+    """At 20:00 UTC on 30 November it is already 1 December in Kiritimati (UTC+14): a
+    viewer there still spends November's budget, the month everyone in the team shares."""
+    creator = roles.user("creator")
+    set_budget(team, 100)
+    with time_machine.travel(datetime(2026, 11, 30, 12, 0, tzinfo=UTC), tick=False):
+        generation = paid(team, creator, duration=5, sound=False, credits=60)
+        ledger.record(generation, CreditEntry.Kind.RESERVE, -60)
+    client = roles.client("creator")
+    client.cookies["tz"] = "Pacific/Kiritimati"
+    with time_machine.travel(datetime(2026, 11, 30, 20, 0, tzinfo=UTC), tick=False):
+        response = ask(client)
+    assert response.status_code == 200
+    assert "has 40 of 100 credits left this month" in response.content.decode()
+    assert Generation.objects.count() == 1
