@@ -35,12 +35,6 @@ class ViewerTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = viewer_time_zone(request)
-        if zone is None:
-            timezone.deactivate()
+        # override(None) leaves the site's zone; either way the zone ends with the request.
+        with timezone.override(viewer_time_zone(request)):
             return self.get_response(request)
-        timezone.activate(zone)
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
